@@ -1,0 +1,35 @@
+-- assessment 0001: the service's database role and schema, and nothing else yet.
+--
+-- Each service owns one schema and one role (ARCHITECTURE.md, principle 4). The schema
+-- belongs to the admin who migrates, not to trivsel_assessment: the daemon reads and writes
+-- rows but can never change the schema, and no other service's role can reach into it
+-- (principle 5).
+
+-- Roles belong to the whole cluster, not this database: another database of the same cluster
+-- may have created trivsel_assessment already, or be creating it at this moment, so "it exists" in
+-- either form counts as done. No password here: trivselctl sets it from the deployment's secret.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'trivsel_assessment') THEN
+        CREATE ROLE trivsel_assessment LOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
+    END IF;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN
+        NULL;
+END
+$$;
+
+CREATE SCHEMA assessment AUTHORIZATION CURRENT_USER;
+REVOKE ALL ON SCHEMA assessment FROM PUBLIC;
+GRANT USAGE ON SCHEMA assessment TO trivsel_assessment;
+
+-- Tables and sequences that later migrations create here (as this same admin) are the
+-- daemon's to use, without a GRANT in every migration.
+ALTER DEFAULT PRIVILEGES IN SCHEMA assessment
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO trivsel_assessment;
+ALTER DEFAULT PRIVILEGES IN SCHEMA assessment
+    GRANT USAGE, SELECT ON SEQUENCES TO trivsel_assessment;
+
+-- PostgreSQL 15 no longer lets every role create objects in schema public, but a database
+-- upgraded from an older version still does; every service's first migration makes sure.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -1,0 +1,42 @@
+/* trivselctl — the command-line client for operators and integrators. main.c dispatches to one
+ * file per command group. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "version.h"
+
+static const ctl_command_t commands[] = {
+    {"migrate", "apply the database migrations (as the database's admin role)", ctl_migrate},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "trivselctl %s — the trivsel command-line client\n\nusage: trivselctl COMMAND [ARGS]\n\n",
+            TR_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n  --help     this text; COMMAND --help for a command's own\n  --version  the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("trivselctl %s\n", TR_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "trivselctl: unknown command \"%s\": see trivselctl --help\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,116 @@
+# lib.sh — helpers for integration tests, sourced by tests/integration/*.sh. The scripts run
+# from the repository root under tests/run.sh, which provides a PostgreSQL cluster
+# (TRIVSEL_TEST_PG_RUN), its admin password file, an empty database of the test's own
+# (TRIVSEL_TEST_DB) and a scratch folder (TRIVSEL_TEST_TMP).
+#
+# Output follows the harness: ok "what" / not_ok "what" "why" print the lines tests/run.sh
+# counts. Daemons started with start_daemon are stopped when the script exits.
+set -uo pipefail
+
+BIN=$TRIVSEL_REPO/$BUILD/bin
+T=$(mktemp -d "$TRIVSEL_TEST_TMP/it.XXXXXX")
+chmod 755 "$T"
+DAEMON_PIDS=()
+
+ok() { echo "ok - $1"; }
+not_ok() {
+    echo "not ok - $1"
+    [ $# -gt 1 ] && echo "#   $2"
+    return 0
+}
+# check "what" command...: ok when the command succeeds.
+check() {
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else not_ok "$what" "command failed: $*"; fi
+}
+# check_eq "what" actual expected
+check_eq() {
+    if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got \"$2\", expected \"$3\""; fi
+}
+
+# The admin's connection (for migrate and for inspecting the database in tests).
+export TRIVSEL_DATABASE_URL="postgresql:///$TRIVSEL_TEST_DB?host=$TRIVSEL_TEST_PG_RUN"
+ADMIN_ENV=(TRIVSEL_DATABASE_USER=trivsel_admin TRIVSEL_DATABASE_PASSWORD_FILE=$TRIVSEL_TEST_ADMIN_PASSWORD_FILE)
+
+# Service role passwords for this test, in $T/secrets/trivsel_<x>.password.
+mkdir -p "$T/secrets"
+for role in broker intake assessment ordering docs; do
+    head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$T/secrets/trivsel_$role.password"
+done
+
+# psql as the admin on the test's database: sql "SELECT ..." prints unaligned tuples.
+sql() {
+    PGPASSWORD=$(cat "$TRIVSEL_TEST_ADMIN_PASSWORD_FILE") psql -h "$TRIVSEL_TEST_PG_RUN" -U trivsel_admin \
+        -d "$TRIVSEL_TEST_DB" -qAtX -v ON_ERROR_STOP=1 -c "$1"
+}
+
+migrate() {
+    env "${ADMIN_ENV[@]}" "$BIN/trivselctl" migrate --role-passwords "$T/secrets"
+}
+
+# start_daemon NAME [VAR=value ...]: starts trivsel-NAME as its own role with its HTTP
+# endpoint on a free port (the kernel picks it; the daemon logs it); its log goes to
+# $T/NAME.log; sets LAST_PID. daemon_port NAME waits for the port and sets HTTP_PORT_<NAME>.
+start_daemon() {
+    local name=$1
+    shift
+    : >"$T/$name.log"
+    env TRIVSEL_DATABASE_PASSWORD_FILE="$T/secrets/trivsel_$name.password" \
+        TRIVSEL_HTTP_ADDRESS="127.0.0.1:0" TRIVSEL_LOG_LEVEL=debug "$@" \
+        "$BIN/trivsel-$name" >>"$T/$name.log" 2>&1 &
+    LAST_PID=$!
+    DAEMON_PIDS+=("$LAST_PID")
+}
+
+daemon_port() {
+    local name=$1 i port
+    for ((i = 0; i < 200; i++)); do
+        port=$(grep -o '"msg":"http endpoint listening".*"port":[0-9]*' "$T/$name.log" | tail -n 1 | grep -o '[0-9]*$')
+        if [ -n "$port" ]; then
+            printf -v "HTTP_PORT_$name" '%s' "$port"
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# http_get PORT PATH: prints "CODE BODY".
+http_get() {
+    curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$1$2" 2>/dev/null
+    printf ' %s' "$(cat "$T/body" 2>/dev/null)"
+}
+
+# wait_ready PORT [SECONDS]: waits until /readyz answers 200.
+wait_ready() {
+    local port=$1 limit=${2:-20} i
+    for ((i = 0; i < limit * 10; i++)); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" == 200 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_exit PID [SECONDS]: waits for the process to end; sets EXIT_STATUS to its exit status
+# ("timeout" if it did not end). Not in a subshell: only the parent shell can wait for it.
+wait_exit() {
+    local pid=$1 limit=${2:-15} i
+    EXIT_STATUS=timeout
+    for ((i = 0; i < limit * 10; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid"
+            EXIT_STATUS=$?
+            return
+        fi
+        sleep 0.1
+    done
+}
+
+cleanup_daemons() {
+    for pid in "${DAEMON_PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null
+    done
+    wait 2>/dev/null
+}
+trap cleanup_daemons EXIT

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Runs every test and prints the summary CI reads as its last line: "N passed, N failed".
+#
+#   tests/run.sh [BUILD]     BUILD is the build folder (default build)
+#
+# One throwaway PostgreSQL cluster serves the whole run; each program in tests/db and each
+# script in tests/integration gets a database of its own. Test programs print one line per
+# test, "ok - NAME" or "not ok - NAME"; a program that exits non-zero or prints no test at
+# all counts as one more failure, so a run that executes no test fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+export BUILD TRIVSEL_REPO=$PWD
+
+passed=0
+failed=0
+failures=()
+
+TMP=$(mktemp -d /tmp/trivsel-test.XXXXXX)
+chmod 755 "$TMP" # the cluster's unprivileged owner must reach it
+export TRIVSEL_TEST_TMP=$TMP
+cleanup() {
+    pkill -TERM -f "$TMP" 2>/dev/null
+    deploy/pg.sh stop "$TMP/pg" >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# Runs one test program or script; counts its ok / not ok lines.
+run_one() {
+    local name=$1
+    shift
+    local out=$TMP/out.$$ status p f
+    "$@" >"$out" 2>&1
+    status=$?
+    p=$(grep -c '^ok ' "$out")
+    f=$(grep -c '^not ok ' "$out")
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        echo "not ok - $name exited with status $status" >>"$out"
+    fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        echo "not ok - $name ran no test" >>"$out"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        failures+=("$name")
+        echo "== $name: $p passed, $f failed"
+        cat "$out"
+    else
+        echo "== $name: $p passed"
+    fi
+    rm -f "$out"
+}
+
+echo "== starting a throwaway PostgreSQL in $TMP/pg"
+if ! deploy/pg.sh init "$TMP/pg" >/dev/null || ! deploy/pg.sh start "$TMP/pg"; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+export TRIVSEL_TEST_PG_RUN=$TMP/pg/run
+export TRIVSEL_TEST_ADMIN_PASSWORD_FILE=$TMP/pg/secrets/admin.password
+admin_password=$(cat "$TRIVSEL_TEST_ADMIN_PASSWORD_FILE")
+dbn=0
+# Sets db to the name of a new, empty database.
+new_database() {
+    dbn=$((dbn + 1))
+    db="t$dbn"
+    PGPASSWORD=$admin_password psql -h "$TRIVSEL_TEST_PG_RUN" -U trivsel_admin -d postgres -qAtc \
+        "CREATE DATABASE $db" >/dev/null
+}
+
+for t in "$BUILD"/tests/unit/test_*; do
+    [ -x "$t" ] || continue
+    run_one "unit/$(basename "$t")" "$t"
+done
+
+for t in "$BUILD"/tests/db/test_*; do
+    [ -x "$t" ] || continue
+    new_database
+    TRIVSEL_TEST_DATABASE_URL="postgresql://trivsel_admin:$admin_password@/$db?host=$TRIVSEL_TEST_PG_RUN" \
+        run_one "db/$(basename "$t")" "$t"
+done
+
+for t in tests/integration/test_*.sh; do
+    [ -f "$t" ] || continue
+    new_database
+    TRIVSEL_TEST_DB=$db run_one "integration/$(basename "$t" .sh)" bash "$t"
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "== failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
