@@ -32,7 +32,7 @@ CFLAGS := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -g $
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD)
 LDLIBS = $(PKG_LIBS) -lm
 
-PROTO_SRC := $(wildcard proto/*.proto)
+PROTO_SRC := $(shell find proto -name '*.proto' | sort)
 PROTO_C := $(PROTO_SRC:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H := $(PROTO_C:.c=.h)
 COMMON_SRC := $(wildcard common/*.c)
@@ -91,7 +91,7 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) $(BUILD)/tools/embed_migrations
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/proto/%.o: $(BUILD)/proto/%.c
+$(BUILD)/proto/%.o: $(BUILD)/proto/%.c $(PROTO_H)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
 $(BUILD)/%.o: %.c | $(PROTO_H)
