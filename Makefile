@@ -53,6 +53,9 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all deps build run test clean
+# Generated sources (protobuf-c output, embedded migrations) are kept, not deleted as
+# intermediates, so header dependencies stay valid.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: deps

@@ -3,8 +3,10 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct value {
@@ -109,7 +111,9 @@ static int check(const tr_config_var_t *v, const char *t, value_t *out, tr_error
         char *end;
         errno = 0;
         long long n = strtoll(t, &end, 10);
-        if (errno || end == t || *end != '\0' || n < lo || n > hi)
+        /* strtoll alone skips leading spaces and takes a '+': " 7400" is not a port number */
+        bool digits = isdigit((unsigned char)t[0]) || (t[0] == '-' && isdigit((unsigned char)t[1]));
+        if (!digits || errno || *end != '\0' || n < lo || n > hi)
             return tr_error_set(err, TR_ECONFIG, "%s=\"%s\" is not valid: must be a whole number from %lld to %lld",
                                 v->name, t, lo, hi);
         out->num = n;
@@ -134,11 +138,20 @@ static int check(const tr_config_var_t *v, const char *t, value_t *out, tr_error
         if (parse_bool(t, &out->num) < 0)
             return tr_error_set(err, TR_ECONFIG, "%s=\"%s\" is not valid: must be true or false", v->name, t);
         return 0;
-    case TR_CONFIG_FILE:
-        if (access(t, R_OK) != 0)
-            return tr_error_set(err, TR_ECONFIG, "%s=\"%s\" is not valid: the file cannot be read (%s)",
-                                v->name, t, strerror(errno));
+    case TR_CONFIG_FILE: {
+        /* Open it rather than ask access(): that answers for the real, not the effective user,
+         * and says yes to a folder, which opens but holds no key. */
+        int fd = open(t, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        int e = fd < 0 ? errno : fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+        if (fd >= 0)
+            close(fd);
+        if (e)
+            return tr_error_set(err, TR_ECONFIG,
+                                "%s=\"%s\" is not valid: the file cannot be read (%s)", v->name, t,
+                                strerror(e));
         return 0;
+    }
     }
     return tr_error_set(err, TR_ECONFIG, "%s: unknown variable type", v->name);
 }
@@ -226,6 +239,7 @@ bool tr_config_bool(const tr_config_t *cfg, const char *name)
 int tr_config_read_file(const tr_config_t *cfg, const char *name, char *buf, size_t len, tr_error_t *err)
 {
     const value_t *v = find(cfg, name, TR_CONFIG_FILE);
+    assert(buf && len > 0);
     int rc = 0;
     FILE *f = NULL;
     if (v->text[0] == '\0') {
@@ -238,15 +252,25 @@ int tr_config_read_file(const tr_config_t *cfg, const char *name, char *buf, siz
         goto out;
     }
     size_t got = fread(buf, 1, len - 1, f);
-    if (got == len - 1 && fgetc(f) != EOF) {
-        rc = tr_error_set(err, TR_ECONFIG, "%s=\"%s\": the file is longer than %zu bytes", name, v->text,
-                          len - 1);
+    /* What does not fit may only be the line end an editor adds. */
+    for (int c; got == len - 1 && (c = fgetc(f)) != EOF;) {
+        if (c != '\n' && c != '\r') {
+            rc = tr_error_set(err, TR_ECONFIG, "%s=\"%s\": the file is longer than %zu bytes", name,
+                              v->text, len - 1);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        rc = tr_error_set(err, TR_ECONFIG, "%s=\"%s\": the file cannot be read (%s)", name, v->text,
+                          strerror(errno));
         goto out;
     }
     while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
         got--;
     buf[got] = '\0';
 out:
+    if (rc < 0) /* no half-read secret left behind, and always a string */
+        memset(buf, 0, len);
     if (f)
         fclose(f);
     return rc;

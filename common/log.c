@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -34,9 +35,60 @@ int tr_log_level_parse(const char *text, tr_log_level_t *out, tr_error_t *err)
                         text ? text : "");
 }
 
+/* The next character of p as JSON text: writes it to out (at most 6 bytes, *out_len of them)
+ * and returns how many bytes of p it took. A byte that does not start a well-formed UTF-8
+ * sequence becomes U+FFFD, so a line stays valid JSON whatever a message holds. */
+static size_t json_char(const unsigned char *p, char out[6], size_t *out_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = p[0];
+    size_t n = 0;
+    if (c < 0x80) {
+        switch (c) {
+        case '"': out[0] = '\\', out[1] = '"', n = 2; break;
+        case '\\': out[0] = '\\', out[1] = '\\', n = 2; break;
+        case '\n': out[0] = '\\', out[1] = 'n', n = 2; break;
+        case '\r': out[0] = '\\', out[1] = 'r', n = 2; break;
+        case '\t': out[0] = '\\', out[1] = 't', n = 2; break;
+        default:
+            if (c < 0x20) {
+                memcpy(out, "\\u00", 4);
+                out[4] = hex[c >> 4], out[5] = hex[c & 0xf], n = 6;
+            } else {
+                out[0] = (char)c, n = 1;
+            }
+        }
+        *out_len = n;
+        return 1;
+    }
+    /* RFC 3629: the range of the second byte depends on the first (no overlong forms, no
+     * UTF-16 surrogates, nothing past U+10FFFF). */
+    size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 1;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    bool valid = need > 0 && p[1] >= lo && p[1] <= hi;
+    for (size_t i = 2; valid && i <= need; i++)
+        valid = p[i] >= 0x80 && p[i] <= 0xbf;
+    if (!valid) {
+        memcpy(out, "\xef\xbf\xbd", 3);
+        *out_len = 3;
+        return 1;
+    }
+    memcpy(out, p, need + 1);
+    *out_len = need + 1;
+    return need + 1;
+}
+
 size_t tr_log_json_string(char *buf, size_t len, const char *s)
 {
     size_t n = 0;
+    char out[6];
+    size_t k;
 #define PUT(c)                                                                                     \
     do {                                                                                           \
         if (n + 1 < len)                                                                           \
@@ -44,23 +96,10 @@ size_t tr_log_json_string(char *buf, size_t len, const char *s)
         n++;                                                                                       \
     } while (0)
     PUT('"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"': PUT('\\'); PUT('"'); break;
-        case '\\': PUT('\\'); PUT('\\'); break;
-        case '\n': PUT('\\'); PUT('n'); break;
-        case '\r': PUT('\\'); PUT('r'); break;
-        case '\t': PUT('\\'); PUT('t'); break;
-        default:
-            if (*p < 0x20) {
-                char esc[7];
-                snprintf(esc, sizeof esc, "\\u%04x", *p);
-                for (int i = 0; i < 6; i++)
-                    PUT(esc[i]);
-            } else {
-                PUT((char)*p);
-            }
-        }
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        p += json_char(p, out, &k);
+        for (size_t i = 0; i < k; i++)
+            PUT(out[i]);
     }
     PUT('"');
 #undef PUT
@@ -80,17 +119,37 @@ static bool append(char *line, size_t cap, size_t *used, const char *text)
     return true;
 }
 
+/* Appends s as a JSON string. When it does not fit whole, writes as much as fits, cut between
+ * two characters (never inside an escape or a UTF-8 sequence), closes the string and returns
+ * false. */
 static bool append_json(char *line, size_t cap, size_t *used, const char *s)
 {
-    size_t need = tr_log_json_string(line + *used, cap - *used, s);
-    if (*used + need >= cap)
+    size_t n = *used;
+    if (n + 3 > cap) /* not even "" and the terminator */
         return false;
-    *used += need;
-    return true;
+    line[n++] = '"';
+    bool whole = true;
+    char out[6];
+    size_t k;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        size_t took = json_char(p, out, &k);
+        if (n + k + 2 > cap) { /* keep room for the closing quote and the terminator */
+            whole = false;
+            break;
+        }
+        memcpy(line + n, out, k);
+        n += k;
+        p += took;
+    }
+    line[n++] = '"';
+    line[n] = '\0';
+    *used = n;
+    return whole;
 }
 
 void tr_log_write(tr_log_level_t level, const char *msg, const tr_log_field_t *fields)
 {
+    assert(level >= TR_LOG_DEBUG && level <= TR_LOG_ERROR);
     if (level < log_level)
         return;
     struct timespec ts;
@@ -110,21 +169,26 @@ void tr_log_write(tr_log_level_t level, const char *msg, const tr_log_field_t *f
     append(line, sizeof line, &used, ",\"msg\":");
     /* Keep room for the closing marker whatever the fields hold. */
     const size_t body_cap = sizeof line - 32;
-    bool ok = append_json(line, body_cap, &used, msg);
-    for (const tr_log_field_t *f = fields; ok && f && f->type != TR_LOG_FIELD_END; f++) {
-        ok = append(line, body_cap, &used, ",") && append_json(line, body_cap, &used, f->key) &&
-             append(line, body_cap, &used, ":");
-        if (!ok)
-            break;
-        if (f->type == TR_LOG_FIELD_STR) {
-            ok = f->str ? append_json(line, body_cap, &used, f->str)
-                        : append(line, body_cap, &used, "null");
-        } else {
+    /* A message too long for the line is cut; fields that do not fit are left out whole, from
+     * the first that does not fit: a cut value could be mistaken for a whole one. */
+    bool whole = append_json(line, body_cap, &used, msg);
+    for (const tr_log_field_t *f = fields; whole && f && f->type != TR_LOG_FIELD_END; f++) {
+        size_t field_start = used;
+        whole = append(line, body_cap, &used, ",") && append_json(line, body_cap, &used, f->key) &&
+                append(line, body_cap, &used, ":");
+        if (whole && f->type == TR_LOG_FIELD_STR) {
+            whole = f->str ? append_json(line, body_cap, &used, f->str)
+                           : append(line, body_cap, &used, "null");
+        } else if (whole) {
             snprintf(scratch, sizeof scratch, "%lld", f->num);
-            ok = append(line, body_cap, &used, scratch);
+            whole = append(line, body_cap, &used, scratch);
+        }
+        if (!whole) {
+            used = field_start;
+            line[used] = '\0';
         }
     }
-    if (!ok) /* a line that did not fit is cut at a field boundary and marked */
+    if (!whole)
         append(line, sizeof line, &used, ",\"truncated\":true");
     append(line, sizeof line, &used, "}\n");
     FILE *out = log_out ? log_out : stderr;

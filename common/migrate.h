@@ -29,7 +29,8 @@ typedef struct tr_migration {
     const char *sql;       /* the file's text */
 } tr_migration_t;
 
-/* The embedded migrations, generated at build time: sorted by component, then version. */
+/* The embedded migrations, generated at build time, in the order they are applied: by
+ * version, then component (every 0001 before any 0002). */
 extern const tr_migration_t tr_migrations[];
 extern const size_t tr_migrations_count;
 

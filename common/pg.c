@@ -43,6 +43,7 @@ struct tr_pg {
     uv_poll_t *poll; /* on PQsocket; replaced when the socket changes */
     int poll_fd;
     uv_timer_t retry;
+    uv_timer_t soon; /* runs the queue on the next turn: no callback from inside a call */
     uint64_t retry_ms;
     query_t *head, *tail; /* head is in flight when sent is true */
     tr_pg_txn_t *txn;     /* the transaction holding the connection, from BEGIN sent to its end */
@@ -97,18 +98,53 @@ static void build_params(const tr_pg_t *pg, const char *keys[6], const char *val
     keys[i] = NULL, vals[i] = NULL;
 }
 
+/* The first line of text, without trailing blanks: libpq's messages end in "\n" and some add
+ * an indented hint line, which do not belong in a one-line log field or readiness reason. */
+static void first_line(const char *text, char *out, size_t len)
+{
+    size_t n = strcspn(text ? text : "", "\n");
+    snprintf(out, len, "%.*s", (int)n, text ? text : "");
+    n = strlen(out);
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+}
+
+/* Why a query failed, for its callback: PostgreSQL's primary message
+ * ('relation "x" does not exist'); the SQLSTATE, detail and position stay in the result. For
+ * errors libpq made itself, its message. */
+static void error_text(const PGresult *r, const char *fallback, char *out, size_t len)
+{
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *whole = r ? PQresultErrorMessage(r) : "";
+    first_line(primary ? primary : whole[0] ? whole : fallback, out, len);
+}
+
 static void set_last_error(tr_pg_t *pg, const char *msg)
 {
-    snprintf(pg->last_error, sizeof pg->last_error, "%s", msg ? msg : "");
-    size_t n = strlen(pg->last_error);
-    while (n > 0 && (pg->last_error[n - 1] == '\n' || pg->last_error[n - 1] == ' '))
-        pg->last_error[--n] = '\0';
+    first_line(msg, pg->last_error, sizeof pg->last_error);
+}
+
+/* Server notices and warnings (and a FATAL that arrives between queries) go to the log as
+ * JSON like everything else; libpq's default prints them raw on stderr. */
+static void notice_cb(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char message[512];
+    error_text(res, "", message, sizeof message);
+    if (severity && (strcmp(severity, "NOTICE") == 0 || strcmp(severity, "INFO") == 0 ||
+                     strcmp(severity, "LOG") == 0 || strcmp(severity, "DEBUG") == 0))
+        tr_log_info("database notice", TR_LOG_STR("severity", severity),
+                    TR_LOG_STR("message", message));
+    else
+        tr_log_warn("database notice", TR_LOG_STR("severity", severity),
+                    TR_LOG_STR("message", message));
 }
 
 static void handle_closed_cb(uv_handle_t *h)
 {
     tr_pg_t *pg = h->data;
-    if (h != (uv_handle_t *)&pg->retry)
+    if (h != (uv_handle_t *)&pg->retry && h != (uv_handle_t *)&pg->soon)
         free(h);
     if (--pg->open_handles == 0 && pg->closing) {
         void (*cb)(void *) = pg->closed_cb;
@@ -212,6 +248,24 @@ static void complete(query_t *q, PGresult *res, const char *error)
     }
 }
 
+/* Takes the query at the head off the queue and completes it with r (freed here) and error. */
+static void complete_head(tr_pg_t *pg, PGresult *r, const char *error)
+{
+    query_t *q = pg->head;
+    pg->head = q->next;
+    if (!pg->head)
+        pg->tail = NULL;
+    if (pg->txn_last == q)
+        pg->txn_last = NULL;
+    pg->sent = false;
+    pg->pending--;
+    if (q->role == Q_END || (q->role == Q_BEGIN && error))
+        pg->txn = NULL;
+    complete(q, r, error);
+    PQclear(r);
+    query_free(q);
+}
+
 /* Completes every query with error: the in-flight one and all queued. */
 static void fail_all(tr_pg_t *pg, const char *error)
 {
@@ -252,20 +306,34 @@ static void finish_close(tr_pg_t *pg)
     uv_timer_stop(&pg->retry);
     if (!uv_is_closing((uv_handle_t *)&pg->retry))
         uv_close((uv_handle_t *)&pg->retry, handle_closed_cb);
+    if (!uv_is_closing((uv_handle_t *)&pg->soon))
+        uv_close((uv_handle_t *)&pg->soon, handle_closed_cb);
 }
 
 static void lost(tr_pg_t *pg, const char *why)
 {
     bool was_ready = pg->state == PG_READY;
     set_last_error(pg, why);
-    tr_log_warn("database connection lost", TR_LOG_STR("error", pg->last_error));
+    if (was_ready)
+        tr_log_warn("database connection lost", TR_LOG_STR("error", pg->last_error));
+    else
+        tr_log_warn("cannot connect to the database", TR_LOG_STR("error", pg->last_error));
     drop_poll(pg);
     if (pg->conn) {
         PQfinish(pg->conn);
         pg->conn = NULL;
     }
     pg->state = PG_IDLE;
-    fail_all(pg, "connection to the database lost");
+    /* The query in flight gets the server's reason when it sent one ("terminating connection
+     * due to administrator command"), the rest that the connection is gone. */
+    if (pg->sent && pg->result && PQresultStatus(pg->result) == PGRES_FATAL_ERROR) {
+        PGresult *r = pg->result;
+        pg->result = NULL;
+        char error[512];
+        error_text(r, "connection to the database lost", error, sizeof error);
+        complete_head(pg, r, error);
+    }
+    fail_all(pg, was_ready ? "connection to the database lost" : pg->last_error);
     if (was_ready && pg->state_cb)
         pg->state_cb(false, pg->arg);
     if (pg->closing) {
@@ -285,6 +353,7 @@ static void start_connect(tr_pg_t *pg)
         lost(pg, pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
         return;
     }
+    PQsetNoticeReceiver(pg->conn, notice_cb, pg);
     pg->state = PG_CONNECTING;
     watch(pg, UV_WRITABLE);
 }
@@ -351,8 +420,16 @@ static void pump_io(tr_pg_t *pg)
             query_t *q = pg->head;
             if (!PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL, (const char *const *)q->values,
                                    q->lengths, q->formats, 0)) {
-                lost(pg, PQerrorMessage(pg->conn));
-                return;
+                if (PQstatus(pg->conn) == CONNECTION_BAD) {
+                    lost(pg, PQerrorMessage(pg->conn));
+                    return;
+                }
+                /* libpq refused this query alone (more than 65535 parameters): it fails, the
+                 * connection and the rest of the queue are fine. */
+                char error[512];
+                first_line(PQerrorMessage(pg->conn), error, sizeof error);
+                complete_head(pg, NULL, error);
+                continue;
             }
             pg->sent = true;
             if (q->role == Q_BEGIN) {
@@ -378,30 +455,14 @@ static void pump_io(tr_pg_t *pg)
             continue;
         }
         /* NULL: the query is complete. */
-        query_t *q = pg->head;
-        pg->head = q->next;
-        if (!pg->head)
-            pg->tail = NULL;
-        if (pg->txn_last == q)
-            pg->txn_last = NULL;
-        pg->sent = false;
-        pg->pending--;
         PGresult *r = pg->result;
         pg->result = NULL;
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
         char error[512] = "";
-        if (!ok) {
-            snprintf(error, sizeof error, "%s", r ? PQresultErrorMessage(r) : "no result");
-            size_t n = strlen(error);
-            while (n > 0 && error[n - 1] == '\n')
-                error[--n] = '\0';
-        }
-        if (q->role == Q_END || (q->role == Q_BEGIN && !ok))
-            pg->txn = NULL;
-        complete(q, r, ok ? NULL : error);
-        PQclear(r);
-        query_free(q);
+        if (!ok)
+            error_text(r, "no result", error, sizeof error);
+        complete_head(pg, r, ok ? NULL : error);
         deliver_notifies(pg);
     }
 }
@@ -409,8 +470,9 @@ static void pump_io(tr_pg_t *pg)
 static void pump(tr_pg_t *pg)
 {
     pump_io(pg);
-    /* A close waits for the queue to drain (SIGTERM: finish what is in flight). */
-    if (pg->closing && pg->pending == 0 && pg->state == PG_READY) {
+    /* A close waits for the queue to drain and an open transaction to end (SIGTERM: finish
+     * what is in flight). */
+    if (pg->closing && pg->pending == 0 && !pg->txn && pg->state == PG_READY) {
         pg->state = PG_CLOSING;
         finish_close(pg);
     }
@@ -456,8 +518,9 @@ int tr_pg_new(uv_loop_t *loop, const tr_pg_options_t *options, tr_pg_state_cb st
     pg->retry_ms = 100;
     set_last_error(pg, "not connected yet");
     uv_timer_init(loop, &pg->retry);
-    pg->retry.data = pg;
-    pg->open_handles = 1;
+    uv_timer_init(loop, &pg->soon);
+    pg->retry.data = pg->soon.data = pg;
+    pg->open_handles = 2;
     start_connect(pg);
     *out = pg;
     return 0;
@@ -497,6 +560,23 @@ oom:
     return NULL;
 }
 
+static void soon_cb(uv_timer_t *t)
+{
+    tr_pg_t *pg = t->data;
+    if (pg->state == PG_READY)
+        pump(pg);
+    else if (pg->state == PG_IDLE) /* not connected: fail rather than queue without bound */
+        fail_all(pg, pg->last_error[0] ? pg->last_error : "not connected to the database");
+}
+
+/* Runs the queue on the next turn of the loop rather than now: a callback never runs inside
+ * the call that queued its query, where the caller's state may be half made. */
+static void schedule(tr_pg_t *pg)
+{
+    if (!uv_is_closing((uv_handle_t *)&pg->soon))
+        uv_timer_start(&pg->soon, soon_cb, 0, 0);
+}
+
 static void enqueue(tr_pg_t *pg, query_t *q)
 {
     if (pg->tail)
@@ -505,12 +585,7 @@ static void enqueue(tr_pg_t *pg, query_t *q)
         pg->head = q;
     pg->tail = q;
     pg->pending++;
-    if (pg->state == PG_READY) {
-        pump(pg);
-    } else if (pg->state == PG_IDLE) {
-        /* Not connected: fail at once rather than queue without bound. */
-        fail_all(pg, pg->last_error[0] ? pg->last_error : "not connected to the database");
-    }
+    schedule(pg);
 }
 
 /* A transaction's next query goes right after its last queued one (or first in the queue),
@@ -530,7 +605,7 @@ static void enqueue_txn(tr_pg_t *pg, query_t *q)
     }
     pg->txn_last = q;
     pg->pending++;
-    pump(pg);
+    schedule(pg);
 }
 
 int tr_pg_query_binary(tr_pg_t *pg, const char *sql, int nparams, const char *const *values,
@@ -630,6 +705,12 @@ const char *tr_pg_txn_error(const tr_pg_txn_t *txn)
 
 int tr_pg_listen(tr_pg_t *pg, const char *channel)
 {
+    /* A plain identifier as PostgreSQL reads it unquoted, and no longer than it keeps
+     * (NAMEDATALEN - 1): a longer one would be cut and notifications sent to the whole
+     * name would never arrive. */
+    size_t len = strlen(channel);
+    if (len == 0 || len > 63 || (channel[0] >= '0' && channel[0] <= '9'))
+        return TR_EINVAL;
     for (const char *p = channel; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9')))
             return TR_EINVAL;
@@ -671,12 +752,16 @@ void tr_pg_close(tr_pg_t *pg, void (*closed_cb)(void *arg), void *arg)
     pg->closing = true;
     pg->closed_cb = closed_cb;
     pg->closed_arg = arg;
-    if (pg->state != PG_READY || pg->pending == 0) {
-        fail_all(pg, "the database connection is closing");
-        pg->state = PG_CLOSING;
-        finish_close(pg);
-    }
-    /* else pump() closes once the last queued query completes */
+    /* Work already queued or begun finishes first: pump() closes once the queue is empty and
+     * no transaction is open; a connection on its way is awaited for the queries queued
+     * meanwhile (lost() closes if it fails). */
+    if (pg->state == PG_READY && (pg->pending > 0 || pg->txn))
+        return;
+    if (pg->state == PG_CONNECTING && pg->pending > 0)
+        return;
+    fail_all(pg, "the database connection is closing");
+    pg->state = PG_CLOSING;
+    finish_close(pg);
 }
 
 PGconn *tr_pg_connect_blocking(const tr_pg_options_t *options, tr_error_t *err)
@@ -698,5 +783,6 @@ PGconn *tr_pg_connect_blocking(const tr_pg_options_t *options, tr_error_t *err)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeReceiver(conn, notice_cb, NULL);
     return conn;
 }

@@ -1,8 +1,11 @@
 #include "zwatch.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <zmq.h>
+
+#include "error.h"
 
 struct tr_zwatch {
     void *sock;
@@ -26,8 +29,13 @@ static void process(tr_zwatch_t *w)
         return;
     int events = 0;
     size_t len = sizeof events;
-    if (zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &len) != 0)
+    if (zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &len) != 0) {
+        /* ETERM: the context is shutting down and nothing more will come; looking again on
+         * every turn would only spin the loop. */
+        if (zmq_errno() != EINTR)
+            uv_idle_stop(&w->idle);
         return;
+    }
     if (events & ZMQ_POLLIN) {
         w->readable_cb(w->arg);
         if (w->closing)
@@ -71,14 +79,18 @@ int tr_zwatch_new(uv_loop_t *loop, void *sock, tr_zwatch_cb readable_cb, void *a
     int fd;
     size_t len = sizeof fd;
     if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) != 0)
-        return -1;
+        return TR_EINVAL;
     tr_zwatch_t *w = calloc(1, sizeof *w);
     if (!w)
-        return -1;
+        return TR_ENOMEM;
     w->sock = sock;
     w->readable_cb = readable_cb;
     w->arg = arg;
-    uv_poll_init(loop, &w->poll, fd);
+    /* uv_poll_init is the one that can fail, and leaves nothing to close when it does. */
+    if (uv_poll_init(loop, &w->poll, fd) != 0) {
+        free(w);
+        return TR_EIO;
+    }
     uv_check_init(loop, &w->check);
     uv_idle_init(loop, &w->idle);
     w->poll.data = w->check.data = w->idle.data = w;
@@ -99,7 +111,7 @@ void tr_zwatch_set_writable_cb(tr_zwatch_t *w, tr_zwatch_cb writable_cb)
 void tr_zwatch_want_writable(tr_zwatch_t *w, bool want)
 {
     w->want_writable = want;
-    if (want)
+    if (want && !w->closing) /* a closing handle must not be started again */
         uv_idle_start(&w->idle, idle_cb);
 }
 

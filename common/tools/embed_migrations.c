@@ -2,8 +2,8 @@
  *
  *   embed_migrations services/intake/migrations/0001_schema.sql ... > migrations.c
  *
- * Each file is services/<component>/migrations/NNNN_name.sql. The table is sorted by component,
- * then version. A component's versions must run 0001, 0002, ... without gaps or duplicates, so
+ * Each file is services/<component>/migrations/NNNN_name.sql. The table is in apply order: by
+ * version, then component. A component's versions must run 0001, 0002, ... without gaps or duplicates, so
  * that "the database is at version N" means exactly the files 1..N. Any fault (a bad name, a
  * duplicate, a gap, a file that cannot be read, a NUL byte, text that is not UTF-8) is reported
  * on stderr naming the file, and the exit status is 1 with nothing useful on stdout.
@@ -191,6 +191,18 @@ static int compare_files(const void *a, const void *b)
     return (x->version > y->version) - (x->version < y->version);
 }
 
+/* The order migrations are applied in: every component's version 1, then every version 2, ...
+ * so a later migration of one component may rely on the first of another (the broker's
+ * outbox grants reach the service roles that the services' 0001 files create). */
+static int compare_apply_order(const void *a, const void *b)
+{
+    const migration_file_t *x = a;
+    const migration_file_t *y = b;
+    if (x->version != y->version)
+        return (x->version > y->version) - (x->version < y->version);
+    return strcmp(x->component, y->component);
+}
+
 /* Needs the files sorted: each component starts at 1 and counts up by one. */
 static int check_versions(const migration_file_t *files, size_t n)
 {
@@ -298,6 +310,7 @@ int main(int argc, char **argv)
     qsort(files, n, sizeof *files, compare_files);
     if (check_versions(files, n) != 0)
         goto out;
+    qsort(files, n, sizeof *files, compare_apply_order);
 
     put_table(stdout, files, n);
     if (fflush(stdout) != 0 || ferror(stdout)) {

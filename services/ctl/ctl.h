@@ -12,6 +12,7 @@ typedef struct ctl_command {
 } ctl_command_t;
 
 int ctl_migrate(int argc, char **argv);
+int ctl_keys(int argc, char **argv);
 
 /* The database variables trivselctl reads (URL, user, password file), loaded and validated;
  * prints the error and returns NULL when one is wrong. */

@@ -8,6 +8,7 @@
 
 static const ctl_command_t commands[] = {
     {"migrate", "apply the database migrations (as the database's admin role)", ctl_migrate},
+    {"keys", "key pairs and principals: new, generate, disable, enable, list", ctl_keys},
 };
 
 static void usage(FILE *out)

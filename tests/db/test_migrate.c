@@ -535,7 +535,7 @@ static void test_service_role(void)
     CHECK_INT_EQ(tr_migrate_check(svc, "intake", &err), 0);
     CHECK_STR_EQ(err.message, "");
 
-    value(admin, "CREATE TABLE broker.secret (id int)", got, sizeof got);
+    value(admin, "CREATE TABLE ordering.secret (id int)", got, sizeof got);
     CHECK_STR_EQ(got, "(no rows)");
     value(admin, "CREATE TABLE intake.cases (id int PRIMARY KEY)", got, sizeof got);
     CHECK_STR_EQ(got, "(no rows)");
@@ -547,8 +547,8 @@ static void test_service_role(void)
     CHECK_STR_EQ(got, "42501 permission denied for schema intake");
     value(svc, "DROP TABLE intake.cases", got, sizeof got);
     CHECK_STR_EQ(got, "42501 must be owner of table cases");
-    value(svc, "SELECT * FROM broker.secret", got, sizeof got);
-    CHECK_STR_EQ(got, "42501 permission denied for schema broker");
+    value(svc, "SELECT * FROM ordering.secret", got, sizeof got);
+    CHECK_STR_EQ(got, "42501 permission denied for schema ordering");
     value(svc, "CREATE TABLE public.mine (id int)", got, sizeof got);
     CHECK_STR_EQ(got, "42501 permission denied for schema public");
     value(svc, "SELECT trivsel_meta.set_role_password('trivsel_intake', 'x')", got, sizeof got);

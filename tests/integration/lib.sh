@@ -114,3 +114,50 @@ cleanup_daemons() {
     wait 2>/dev/null
 }
 trap cleanup_daemons EXIT
+
+# start_broker: a broker key pair, the broker on a free port (BROKER_ENDPOINT, BROKER_PID), and
+# principals for the tests: fagsystem (system: intake.>), supplier1 (CVR 45424421),
+# supplier2 (CVR 12345678), ops (operator). Key files in $T/keys/NAME.key.
+start_broker() {
+    mkdir -p "$T/keys"
+    "$BIN/trivselctl" keys generate broker --out "$T/keys" >/dev/null
+    keys_new fagsystem --kind system --publish 'intake.>' --subscribe 'intake.>'
+    keys_new supplier1 --kind supplier --cvr 45424421
+    keys_new supplier2 --kind supplier --cvr 12345678
+    keys_new ops --kind operator
+    start_daemon broker TRIVSEL_BROKER_SECRET_KEY_FILE="$T/keys/broker.key" \
+        TRIVSEL_BROKER_ENDPOINT='tcp://127.0.0.1:*' TRIVSEL_BROKER_HEARTBEAT=1s "$@"
+    BROKER_PID=$LAST_PID
+    broker_endpoint
+    export TRIVSEL_BROKER_PUBLIC_KEY_FILE="$T/keys/broker.pub" TRIVSEL_BROKER_ADDRESS=$BROKER_ENDPOINT
+}
+
+# restart_broker: starts the broker again on the same endpoint after it stopped.
+restart_broker() {
+    start_daemon broker TRIVSEL_BROKER_SECRET_KEY_FILE="$T/keys/broker.key" \
+        TRIVSEL_BROKER_ENDPOINT="$BROKER_ENDPOINT" TRIVSEL_BROKER_HEARTBEAT=1s "$@"
+    BROKER_PID=$LAST_PID
+}
+
+broker_endpoint() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        BROKER_ENDPOINT=$(grep -o '"msg":"broker listening","endpoint":"[^"]*"' "$T/broker.log" | tail -n 1 |
+            sed 's/.*"endpoint":"\([^"]*\)"/\1/')
+        [ -n "$BROKER_ENDPOINT" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+keys_new() {
+    env "${ADMIN_ENV[@]}" "$BIN/trivselctl" keys new "$@" --out "$T/keys" >/dev/null
+}
+
+# as NAME brokertool ARGS...: runs the test client with NAME's key.
+as() {
+    local name=$1
+    shift
+    # A client never hangs a test run: each has its own --timeout, and this is the backstop.
+    TRIVSEL_CLIENT_KEY_FILE="$T/keys/$name.key" timeout 300 "$TRIVSEL_REPO/$BUILD/tests/tools/$@"
+}

@@ -3,6 +3,9 @@
 # a bad variable stops it with one line; after migrate it starts, /healthz and /readyz answer,
 # /metrics has its series; SIGTERM stops it with exit 0.
 . tests/integration/lib.sh
+mkdir -p "$T/keys"
+"$BIN/trivselctl" keys generate broker --out "$T/keys" >/dev/null
+export TRIVSEL_BROKER_SECRET_KEY_FILE=$T/keys/broker.key TRIVSEL_BROKER_ENDPOINT='tcp://127.0.0.1:*'
 
 out=$("$BIN/trivsel-broker" --version)
 check_eq "--version prints the program and version" "$out" "trivsel-broker 0.1.0"

@@ -1,0 +1,291 @@
+/* trivselctl keys — CURVE key pairs and the principals they stand for (ARCHITECTURE.md
+ * principle 5). A key pair is written to two files: NAME.key (the secret, mode 600) and
+ * NAME.pub; only the public key goes into the database. Registering, disabling and enabling
+ * notify the broker (NOTIFY trivsel_principals), which applies the change at once: a disabled
+ * key's open sessions end and new handshakes are refused. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "ctl.h"
+#include "pg.h"
+#include "subject.h"
+
+#define MAX_PATTERNS 32
+
+static int usage(FILE *out)
+{
+    fprintf(out,
+            "usage: trivselctl keys new NAME --kind service|system|supplier|operator [--cvr CVR]\n"
+            "                          [--publish PATTERN]... [--subscribe PATTERN]... [--out DIR]\n"
+            "       trivselctl keys generate NAME [--out DIR]   a key pair only (e.g. the broker's)\n"
+            "       trivselctl keys disable NAME | enable NAME\n"
+            "       trivselctl keys list\n\n"
+            "Without patterns, a principal gets its kind's defaults: a service NAME publishes NAME.> and\n"
+            "subscribes to >; a supplier publishes its answers and documentation and subscribes to its\n"
+            "orders, all bound to its CVR; an operator subscribes to >; a system must be given patterns.\n"
+            "Database access as for migrate (TRIVSEL_DATABASE_URL, _USER, _PASSWORD_FILE).\n");
+    return out == stdout ? 0 : 2;
+}
+
+/* Writes text to DIR/NAME.EXT with the given mode, refusing to overwrite a key. */
+static int write_file(const char *dir, const char *name, const char *ext, const char *text, mode_t mode)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0) {
+        fprintf(stderr, "trivselctl: cannot create \"%s\": %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t len = strlen(text);
+    bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+    close(fd);
+    if (!ok) {
+        fprintf(stderr, "trivselctl: cannot write \"%s\"\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int generate(const char *name, const char *dir, char public_key[41])
+{
+    char secret_key[41];
+    if (zmq_curve_keypair(public_key, secret_key) != 0) {
+        fprintf(stderr, "trivselctl: cannot make a CURVE key pair: %s\n", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    int rc = write_file(dir, name, "key", secret_key, 0600);
+    memset(secret_key, 0, sizeof secret_key);
+    if (rc == 0)
+        rc = write_file(dir, name, "pub", public_key, 0644);
+    if (rc == 0)
+        printf("wrote %s/%s.key (secret) and %s/%s.pub\n", dir, name, dir, name);
+    return rc;
+}
+
+static PGconn *admin(void)
+{
+    tr_error_t err = {0};
+    char password[256] = "";
+    tr_config_t *cfg = ctl_database_config();
+    if (!cfg)
+        return NULL;
+    PGconn *conn = NULL;
+    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
+        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password, &err) < 0) {
+        fprintf(stderr, "trivselctl: %s\n", err.message);
+        goto out;
+    }
+    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
+                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
+                            .password = password,
+                            .application_name = "trivselctl"};
+    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
+        fprintf(stderr, "trivselctl: %s\n", err.message);
+out:
+    memset(password, 0, sizeof password);
+    tr_config_destroy(&cfg);
+    return conn;
+}
+
+/* Runs one parameterised statement; prints PostgreSQL's message on failure. */
+static PGresult *exec(PGconn *conn, const char *sql, int n, const char *const *values, ExecStatusType want)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != want) {
+        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static int register_principal(const char *name, const char *kind, const char *cvr, const char *public_key,
+                              const char **publish, int npublish, const char **subscribe, int nsubscribe)
+{
+    PGconn *conn = admin();
+    if (!conn)
+        return 1;
+    int rc = 1;
+    PGresult *res = PQexec(conn, "BEGIN");
+    PQclear(res);
+    const char *pv[4] = {name, kind, cvr[0] ? cvr : NULL, public_key};
+    if (!(res = exec(conn, "INSERT INTO broker.principal (name, kind, cvr, public_key) VALUES ($1, $2, $3, $4)", 4,
+                     pv, PGRES_COMMAND_OK)))
+        goto out;
+    PQclear(res);
+    for (int i = 0; i < npublish + nsubscribe; i++) {
+        const char *v[3] = {name, i < npublish ? "publish" : "subscribe",
+                            i < npublish ? publish[i] : subscribe[i - npublish]};
+        if (!(res = exec(conn, "INSERT INTO broker.permission (principal, action, pattern) VALUES ($1, $2, $3)", 3, v,
+                         PGRES_COMMAND_OK)))
+            goto out;
+        PQclear(res);
+    }
+    if (!(res = exec(conn, "SELECT pg_notify('trivsel_principals', $1)", 1, (const char *[]){name}, PGRES_TUPLES_OK)))
+        goto out;
+    PQclear(res);
+    res = PQexec(conn, "COMMIT");
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : 1;
+    PQclear(res);
+    if (rc == 0) {
+        printf("registered %s (%s%s%s)\n", name, kind, cvr[0] ? ", CVR " : "", cvr);
+        for (int i = 0; i < npublish; i++)
+            printf("  publish   %s\n", publish[i]);
+        for (int i = 0; i < nsubscribe; i++)
+            printf("  subscribe %s\n", subscribe[i]);
+    }
+out:
+    PQfinish(conn);
+    return rc;
+}
+
+static int keys_new(int argc, char **argv)
+{
+    const char *name = NULL, *kind = NULL, *cvr = "", *dir = ".";
+    const char *publish[MAX_PATTERNS], *subscribe[MAX_PATTERNS];
+    int npublish = 0, nsubscribe = 0;
+    char defaults[6][96];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--kind") == 0 && v)
+            kind = v, i++;
+        else if (strcmp(a, "--cvr") == 0 && v)
+            cvr = v, i++;
+        else if (strcmp(a, "--out") == 0 && v)
+            dir = v, i++;
+        else if (strcmp(a, "--publish") == 0 && v && npublish < MAX_PATTERNS)
+            publish[npublish++] = v, i++;
+        else if (strcmp(a, "--subscribe") == 0 && v && nsubscribe < MAX_PATTERNS)
+            subscribe[nsubscribe++] = v, i++;
+        else if (a[0] != '-' && !name)
+            name = a;
+        else {
+            fprintf(stderr, "trivselctl keys new: unexpected argument \"%s\"\n", a);
+            return usage(stderr);
+        }
+    }
+    if (!name || !kind)
+        return usage(stderr);
+    if (strcmp(kind, "service") && strcmp(kind, "system") && strcmp(kind, "supplier") && strcmp(kind, "operator")) {
+        fprintf(stderr, "trivselctl: invalid kind \"%s\": must be service, system, supplier or operator\n", kind);
+        return 2;
+    }
+    bool supplier = strcmp(kind, "supplier") == 0;
+    if (supplier != (cvr[0] != '\0') || (supplier && (strlen(cvr) != 8 || strspn(cvr, "0123456789") != 8))) {
+        fprintf(stderr, supplier ? "trivselctl: invalid CVR \"%s\": a supplier needs --cvr with 8 digits\n"
+                                 : "trivselctl: --cvr is for suppliers only (got \"%s\")\n",
+                cvr);
+        return 2;
+    }
+    for (int i = 0; i < npublish + nsubscribe; i++) {
+        const char *p = i < npublish ? publish[i] : subscribe[i - npublish];
+        tr_error_t err = {0};
+        if (tr_subject_check_pattern(p, &err) < 0) {
+            fprintf(stderr, "trivselctl: %s\n", err.message);
+            return 2;
+        }
+        if (supplier && strcmp(tr_subject_last_token(p), cvr) != 0) {
+            fprintf(stderr, "trivselctl: pattern \"%s\" does not end in the supplier's CVR %s\n", p, cvr);
+            return 2;
+        }
+    }
+    if (npublish + nsubscribe == 0) {
+        if (strcmp(kind, "service") == 0) {
+            snprintf(defaults[0], sizeof defaults[0], "%s.>", name);
+            publish[npublish++] = defaults[0];
+            subscribe[nsubscribe++] = ">";
+        } else if (supplier) {
+            snprintf(defaults[0], sizeof defaults[0], "ordering.order.accepted.%s", cvr);
+            snprintf(defaults[1], sizeof defaults[1], "ordering.order.declined.%s", cvr);
+            snprintf(defaults[2], sizeof defaults[2], "docs.*.submitted.%s", cvr);
+            snprintf(defaults[3], sizeof defaults[3], "ordering.order.*.%s", cvr);
+            snprintf(defaults[4], sizeof defaults[4], "docs.*.*.%s", cvr);
+            publish[npublish++] = defaults[0];
+            publish[npublish++] = defaults[1];
+            publish[npublish++] = defaults[2];
+            subscribe[nsubscribe++] = defaults[3];
+            subscribe[nsubscribe++] = defaults[4];
+        } else if (strcmp(kind, "operator") == 0) {
+            subscribe[nsubscribe++] = ">";
+        } else {
+            fprintf(stderr, "trivselctl: a system needs its permissions: --publish PATTERN and/or --subscribe PATTERN\n");
+            return 2;
+        }
+    }
+    char public_key[41];
+    if (generate(name, dir, public_key) < 0)
+        return 1;
+    return register_principal(name, kind, cvr, public_key, publish, npublish, subscribe, nsubscribe);
+}
+
+static int set_enabled(const char *name, bool enabled)
+{
+    PGconn *conn = admin();
+    if (!conn)
+        return 1;
+    const char *v[2] = {name, enabled ? "t" : "f"};
+    PGresult *res = exec(conn,
+                         "WITH u AS (UPDATE broker.principal SET enabled = $2::boolean,"
+                         "   disabled_at = CASE WHEN $2::boolean THEN NULL ELSE now() END"
+                         "   WHERE name = $1 RETURNING name)"
+                         " SELECT pg_notify('trivsel_principals', name) FROM u",
+                         2, v, PGRES_TUPLES_OK);
+    int rc = 1;
+    if (res && PQntuples(res) == 1) {
+        printf("%s %s\n", enabled ? "enabled" : "disabled", name);
+        rc = 0;
+    } else if (res) {
+        fprintf(stderr, "trivselctl: no principal named \"%s\"\n", name);
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}
+
+static int list(void)
+{
+    PGconn *conn = admin();
+    if (!conn)
+        return 1;
+    PGresult *res = exec(conn,
+                         "SELECT p.name, p.kind, coalesce(p.cvr, ''), CASE WHEN p.enabled THEN 'enabled' ELSE 'disabled' END,"
+                         " p.public_key, coalesce(string_agg(m.action || ' ' || m.pattern, ', ' ORDER BY m.action, m.pattern), '')"
+                         " FROM broker.principal p LEFT JOIN broker.permission m ON m.principal = p.name"
+                         " GROUP BY p.name ORDER BY p.name",
+                         0, NULL, PGRES_TUPLES_OK);
+    if (res) {
+        printf("%-20s %-9s %-9s %-9s %-40s %s\n", "NAME", "KIND", "CVR", "STATE", "PUBLIC KEY", "PERMISSIONS");
+        for (int i = 0; i < PQntuples(res); i++)
+            printf("%-20s %-9s %-9s %-9s %-40s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return res ? 0 : 1;
+}
+
+int ctl_keys(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0)
+        return usage(argc < 2 ? stderr : stdout);
+    if (strcmp(argv[1], "new") == 0)
+        return keys_new(argc, argv);
+    if (strcmp(argv[1], "generate") == 0 && argc >= 3) {
+        const char *dir = argc >= 5 && strcmp(argv[3], "--out") == 0 ? argv[4] : ".";
+        char public_key[41];
+        return generate(argv[2], dir, public_key) < 0 ? 1 : 0;
+    }
+    if ((strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0) && argc == 3)
+        return set_enabled(argv[2], strcmp(argv[1], "enable") == 0);
+    if (strcmp(argv[1], "list") == 0)
+        return list();
+    return usage(stderr);
+}
