@@ -36,6 +36,21 @@ done
 
 env "${admin_env[@]}" "$BIN/trivselctl" migrate --role-passwords "$VAR/secrets"
 
+# Keys (var/keys): the broker's own pair, one principal per service, and an operator for
+# trivselctl status / tail on this machine. Made once; a principal is registered with its key.
+mkdir -p "$VAR/keys"
+chmod 700 "$VAR/keys"
+[ -f "$VAR/keys/broker.key" ] || "$BIN/trivselctl" keys generate broker --out "$VAR/keys" >/dev/null
+for principal in intake assessment ordering docs operator; do
+    [ -f "$VAR/keys/$principal.key" ] && continue
+    kind=service
+    [ "$principal" = operator ] && kind=operator
+    env "${admin_env[@]}" "$BIN/trivselctl" keys new "$principal" --kind "$kind" --out "$VAR/keys" >/dev/null
+    echo "run: registered principal $principal ($kind), key in $VAR/keys/$principal.key"
+done
+export TRIVSEL_BROKER_ADDRESS=${TRIVSEL_BROKER_ADDRESS:-tcp://127.0.0.1:7400}
+export TRIVSEL_BROKER_PUBLIC_KEY_FILE=$VAR/keys/broker.pub
+
 pids=()
 names=()
 stopping=false
@@ -57,6 +72,9 @@ port=9100
 for name in broker intake assessment ordering docs; do
     if [ -x "$BIN/trivsel-$name" ]; then
         TRIVSEL_DATABASE_PASSWORD_FILE=$VAR/secrets/trivsel_$name.password \
+            TRIVSEL_BROKER_SECRET_KEY_FILE=$VAR/keys/broker.key \
+            TRIVSEL_BROKER_ENDPOINT=${TRIVSEL_BROKER_ENDPOINT:-tcp://127.0.0.1:7400} \
+            TRIVSEL_CLIENT_KEY_FILE=$VAR/keys/$name.key \
             TRIVSEL_HTTP_ADDRESS=${TRIVSEL_HTTP_ADDRESS_OVERRIDE:-127.0.0.1}:$port \
             "$BIN/trivsel-$name" 2> >(tee -a "$VAR/log/$name.log" >&2) &
         pids+=($!)
@@ -66,6 +84,7 @@ for name in broker intake assessment ordering docs; do
     port=$((port + 1))
 done
 echo "run: ready; Ctrl-C stops everything"
+echo "run: to talk to it: export TRIVSEL_BROKER_PUBLIC_KEY_FILE=$VAR/keys/broker.pub TRIVSEL_CLIENT_KEY_FILE=$VAR/keys/operator.key"
 
 # Wait for any daemon to end: that is only expected when we are stopping.
 set +e

@@ -1,0 +1,69 @@
+/* messaging.h — what trivselctl's broker commands (publish, tail, status) share: the client
+ * settings from the environment, one broker session on a libuv loop, and the way they report
+ * the broker's refusals.
+ *
+ * A command opens a session, starts its work from the welcome callback or right away (the
+ * client queues publishes and subscriptions until the session begins), and ends it with
+ * ctl_session_finish(); ctl_session_run() returns the exit status given there. */
+#ifndef CTL_MESSAGING_H
+#define CTL_MESSAGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "bclient.h"
+
+typedef struct ctl_session ctl_session_t;
+
+/* Called when the time given to ctl_session_open() is up; it must finish the session (at once
+ * or after some last work). */
+typedef void (*ctl_timeout_cb)(ctl_session_t *s);
+
+struct ctl_session {
+    uv_loop_t loop;
+    tr_bclient_t *client;
+    uv_timer_t timer;
+    const char *command;   /* "publish", for messages; static */
+    char address[256];     /* TRIVSEL_BROKER_ADDRESS */
+    bool welcomed;         /* a session with the broker began */
+    bool finished;
+    int exit_code;
+    ctl_timeout_cb timeout_cb;
+    tr_bclient_welcome_cb welcome_cb; /* called after each Welcome, may be NULL */
+    tr_bclient_error_cb error_cb;     /* errors that belong to no publish; NULL: print, exit 1 */
+    void *arg;                        /* for welcome_cb and error_cb */
+};
+
+/* Prints the environment variables the broker commands read, as --help text. */
+void ctl_session_print_env(FILE *out);
+
+/* Reads the client settings (TRIVSEL_BROKER_ADDRESS, TRIVSEL_BROKER_PUBLIC_KEY_FILE,
+ * TRIVSEL_CLIENT_KEY_FILE), sets up the loop and the client, and arms a timer of timeout_ms
+ * (0: none) that calls timeout_cb. Set welcome_cb, error_cb and arg on s before or right after.
+ * Returns 0, or prints the problem in one line and returns -1 (s then needs no cleanup). */
+int ctl_session_open(ctl_session_t *s, const char *command, uint64_t timeout_ms,
+                     ctl_timeout_cb timeout_cb);
+
+/* Runs the loop until ctl_session_finish(), then closes the client and the loop. Returns the
+ * exit status given to ctl_session_finish(). */
+int ctl_session_run(ctl_session_t *s);
+
+/* Ends the session with exit status code; the first call counts. */
+void ctl_session_finish(ctl_session_t *s, int code);
+
+/* Runs cb(s) after delay_ms on the session's timer (which replaces the timeout). */
+void ctl_session_after(ctl_session_t *s, uint64_t delay_ms, ctl_timeout_cb cb);
+
+/* The name of a broker error code, "ERROR_NOT_PERMITTED"; static. */
+const char *ctl_error_code_name(Trivsel__Broker__ErrorCode code);
+
+/* Prints a refusal: "trivselctl: refused by the broker (CODE): REASON". */
+void ctl_print_refusal(const Trivsel__Broker__Error *e);
+
+/* Parses a --timeout value ("30s", "2m", "500ms") for command; prints the problem and returns
+ * -1 when it is not a positive duration. */
+int ctl_parse_timeout(const char *command, const char *text, uint64_t *ms);
+
+#endif
