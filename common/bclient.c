@@ -145,9 +145,9 @@ static void send_subscribe(tr_bclient_t *c, sub_t *s)
     Trivsel__Broker__ClientMessage msg = TRIVSEL__BROKER__CLIENT_MESSAGE__INIT;
     msg.command_case = TRIVSEL__BROKER__CLIENT_MESSAGE__COMMAND_SUBSCRIBE;
     msg.subscribe = &req;
-    /* A new session starts with full credit: what was in flight is redelivered by the broker. */
+    /* The subscription starts again with full credit, so credit owed is forgiven; pending
+     * acknowledgements are kept and sent (the broker ignores those it no longer holds). */
     s->credit_owed = 0;
-    s->nacks = 0;
     send_msg(c, &msg);
 }
 

@@ -107,6 +107,8 @@ void subscription_status(broker_t *b, Trivsel__Broker__StatusReply *reply); /* i
 
 /* status.c — StatusRequest: subscriptions with positions and backlog, connected clients. */
 void status_handle(broker_t *b, session_t *s);
+void status_start(broker_t *b); /* refreshes the backlog gauges every 15 s */
+void status_stop(broker_t *b);
 
 typedef struct broker_metrics {
     tr_metric_t *publishes, *acks, *duplicates, *deliveries, *redeliveries, *consumer_acks;
@@ -142,6 +144,7 @@ struct broker {
     struct outbox_state *outbox;
     subscription_t *subscriptions;
     uv_timer_t redelivery_timer;
+    uv_timer_t status_timer;
     bool draining;
 };
 

@@ -115,6 +115,7 @@ static int start(tr_daemon_t *d, void *arg)
     principals_load(b);
     subscription_start(b);
     outbox_start(b);
+    status_start(b);
     int rc = zap_start(b);
     if (rc == 0)
         rc = socket_start(b);
@@ -130,6 +131,7 @@ void broker_check_drained(broker_t *b)
         socket_stop(b);
         zap_stop(b);
         subscription_stop(b);
+        status_stop(b);
         outbox_stop(b);
         publish_stop(b);
         principals_free(b);

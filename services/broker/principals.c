@@ -87,13 +87,20 @@ static void loaded_cb(PGresult *res, const char *error, void *arg)
     b->nprincipals = (size_t)n;
     b->principals_loaded = true;
     tr_log_info("principals loaded", TR_LOG_INT("count", n));
-    /* Sessions of keys that are gone or disabled end now, not at their next message. */
-    for (session_t *s = b->sessions; s;) {
-        session_t *next = s->next;
-        const principal_t *p = principals_by_name(b, s->principal);
-        if (!p || !p->enabled)
-            socket_drop_principal(b, s->principal);
-        s = next;
+    /* Sessions of keys that are gone or disabled end now, not at their next message. Dropping
+     * a principal frees all its sessions, so the walk starts again after each. */
+    for (bool dropped = true; dropped;) {
+        dropped = false;
+        for (session_t *s = b->sessions; s; s = s->next) {
+            const principal_t *p = principals_by_name(b, s->principal);
+            if (!p || !p->enabled) {
+                char name[BROKER_NAME_MAX];
+                snprintf(name, sizeof name, "%s", s->principal);
+                socket_drop_principal(b, name);
+                dropped = true;
+                break;
+            }
+        }
     }
 out:
     if (b->principals_reload) {

@@ -10,14 +10,31 @@
 typedef struct status_ctx {
     broker_t *b;
     uint8_t routing_id[BROKER_ROUTING_MAX];
-    size_t routing_len;
+    size_t routing_len; /* 0: only the metrics are refreshed */
 } status_ctx_t;
+
+static const char status_sql[] =
+    "SELECT s.principal, s.name, s.pattern, s.acked_position,"
+    " (SELECT count(*) FROM broker.event e"
+    "   WHERE e.position > s.acked_position AND e.subject ~ broker.pattern_regex(s.pattern))"
+    " FROM broker.subscription s ORDER BY s.principal, s.name";
+
+static void set_backlog_metrics(broker_t *b, PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        tr_metric_set(tr_metrics_gauge(b->metrics, "trivsel_broker_subscription_backlog",
+                                       "matching events not yet acknowledged, per subscription", "principal",
+                                       PQgetvalue(res, i, 0), "subscription", PQgetvalue(res, i, 1), NULL),
+                      strtod(PQgetvalue(res, i, 4), NULL));
+}
 
 static void status_cb(PGresult *res, const char *error, void *arg)
 {
     status_ctx_t *ctx = arg;
     broker_t *b = ctx->b;
-    session_t *s = socket_session(b, ctx->routing_id, ctx->routing_len);
+    if (!error)
+        set_backlog_metrics(b, res);
+    session_t *s = ctx->routing_len ? socket_session(b, ctx->routing_id, ctx->routing_len) : NULL;
     if (!s)
         goto out;
     if (error) {
@@ -42,10 +59,6 @@ static void status_cb(PGresult *res, const char *error, void *arg)
         subs[i].acked_position = strtoull(PQgetvalue(res, i, 3), NULL, 10);
         subs[i].backlog = strtoull(PQgetvalue(res, i, 4), NULL, 10);
         subp[i] = &subs[i];
-        tr_metric_set(tr_metrics_gauge(b->metrics, "trivsel_broker_subscription_backlog",
-                                       "matching events not yet acknowledged, per subscription", "principal",
-                                       subs[i].principal, "subscription", subs[i].name, NULL),
-                      (double)subs[i].backlog);
     }
     reply.subscriptions = subp;
     reply.n_subscriptions = (size_t)n;
@@ -82,11 +95,34 @@ void status_handle(broker_t *b, session_t *s)
     ctx->b = b;
     memcpy(ctx->routing_id, s->routing_id, s->routing_len);
     ctx->routing_len = s->routing_len;
-    if (tr_pg_query(b->pg,
-                    "SELECT s.principal, s.name, s.pattern, s.acked_position,"
-                    " (SELECT count(*) FROM broker.event e"
-                    "   WHERE e.position > s.acked_position AND e.subject ~ broker.pattern_regex(s.pattern))"
-                    " FROM broker.subscription s ORDER BY s.principal, s.name",
-                    0, NULL, status_cb, ctx) < 0)
+    if (tr_pg_query(b->pg, status_sql, 0, NULL, status_cb, ctx) < 0)
         free(ctx);
+}
+
+/* The backlog gauges are refreshed every 15 s, so an alert on a growing backlog needs no one
+ * to ask for status. */
+static void refresh_cb(uv_timer_t *t)
+{
+    broker_t *b = t->data;
+    status_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return;
+    ctx->b = b;
+    if (tr_pg_query(b->pg, status_sql, 0, NULL, status_cb, ctx) < 0)
+        free(ctx);
+}
+
+void status_start(broker_t *b)
+{
+    uv_timer_init(b->loop, &b->status_timer);
+    b->status_timer.data = b;
+    uv_timer_start(&b->status_timer, refresh_cb, 1000, 15000);
+}
+
+void status_stop(broker_t *b)
+{
+    if (b->status_timer.data) {
+        uv_close((uv_handle_t *)&b->status_timer, NULL);
+        b->status_timer.data = NULL;
+    }
 }

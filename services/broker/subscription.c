@@ -205,10 +205,11 @@ static void dispatch(subscription_t *sub)
             break;
         it->attempt++;
         if (send_delivery(b, sub, it, c) < 0) {
-            /* Peer gone or its queue full: take no more from it until it asks again. */
+            /* Peer gone or its queue full: stop here; the redelivery tick dispatches again in
+             * 250 ms (a gone peer's session ends after three silent heartbeats). The credit is
+             * kept, so broker and client keep counting the same. */
             it->attempt--;
-            c->credit = 0;
-            continue;
+            break;
         }
         tr_metric_inc(it->attempt > 1 ? b->m.redeliveries : b->m.deliveries);
         it->state = ITEM_IN_FLIGHT;
@@ -639,16 +640,16 @@ static void redelivery_cb(uv_timer_t *t)
     broker_t *b = t->data;
     uint64_t now = broker_now_ms(b);
     for (subscription_t *sub = b->subscriptions; sub; sub = sub->next) {
-        bool any = false;
+        bool waiting = false; /* events to deliver: timed out, or held back by a full queue */
         for (size_t i = 0; i < sub->nitems; i++) {
             item_t *it = &sub->items[i];
             if (it->state == ITEM_IN_FLIGHT && now - it->sent_ms >= sub->ack_timeout_ms) {
                 it->state = ITEM_QUEUED;
                 it->consumer = NULL;
-                any = true;
             }
+            waiting |= it->state == ITEM_QUEUED;
         }
-        if (any || (sub->consumers && !sub->caught_up && !sub->fetching))
+        if (sub->consumers && (waiting || (!sub->caught_up && !sub->fetching)))
             dispatch(sub);
     }
 }

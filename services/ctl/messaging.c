@@ -9,9 +9,9 @@ static const tr_config_var_t client_vars[] = {
     {"TRIVSEL_BROKER_ADDRESS", TR_CONFIG_STRING, "tcp://127.0.0.1:7400", NULL,
      "the broker's ZeroMQ endpoint"},
     {"TRIVSEL_BROKER_PUBLIC_KEY_FILE", TR_CONFIG_FILE, NULL, NULL,
-     "file holding the broker's CURVE public key (Z85)"},
+     "the broker's CURVE public key (a file)"},
     {"TRIVSEL_CLIENT_KEY_FILE", TR_CONFIG_FILE, NULL, NULL,
-     "file holding this client's CURVE secret key (trivselctl keys new NAME writes NAME.key)"},
+     "this client's CURVE secret key (a file: NAME.key)"},
 };
 
 void ctl_session_print_env(FILE *out)
@@ -102,7 +102,7 @@ out:
 }
 
 int ctl_session_open(ctl_session_t *s, const char *command, uint64_t timeout_ms,
-                     ctl_timeout_cb timeout_cb)
+                     ctl_session_cb timeout_cb)
 {
     tr_config_t *cfg = NULL;
     tr_error_t err = {0};
@@ -148,7 +148,7 @@ out:
     return rc;
 }
 
-void ctl_session_after(ctl_session_t *s, uint64_t delay_ms, ctl_timeout_cb cb)
+void ctl_session_after(ctl_session_t *s, uint64_t delay_ms, ctl_session_cb cb)
 {
     s->timeout_cb = cb;
     uv_timer_start(&s->timer, timer_cb, delay_ms, 0);
@@ -169,6 +169,8 @@ int ctl_session_run(ctl_session_t *s)
     tr_bclient_close(s->client, NULL, NULL);
     s->client = NULL;
     uv_close((uv_handle_t *)&s->timer, NULL);
+    if (s->close_cb)
+        s->close_cb(s);
     /* What is left: the client's and the command's handles closing. */
     uv_run(&s->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s->loop) != 0)

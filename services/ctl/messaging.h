@@ -17,20 +17,21 @@
 
 typedef struct ctl_session ctl_session_t;
 
-/* Called when the time given to ctl_session_open() is up; it must finish the session (at once
- * or after some last work). */
-typedef void (*ctl_timeout_cb)(ctl_session_t *s);
+/* A step of a session: the timeout (which must finish the session, at once or after some last
+ * work), a delayed step (ctl_session_after), the closing of a command's own handles. */
+typedef void (*ctl_session_cb)(ctl_session_t *s);
 
 struct ctl_session {
     uv_loop_t loop;
     tr_bclient_t *client;
     uv_timer_t timer;
-    const char *command;   /* "publish", for messages; static */
-    char address[256];     /* TRIVSEL_BROKER_ADDRESS */
-    bool welcomed;         /* a session with the broker began */
+    const char *command; /* "publish", for messages; static */
+    char address[256];   /* TRIVSEL_BROKER_ADDRESS */
+    bool welcomed;       /* a session with the broker began */
     bool finished;
     int exit_code;
-    ctl_timeout_cb timeout_cb;
+    ctl_session_cb timeout_cb;
+    ctl_session_cb close_cb;          /* closes the command's own handles; may be NULL */
     tr_bclient_welcome_cb welcome_cb; /* called after each Welcome, may be NULL */
     tr_bclient_error_cb error_cb;     /* errors that belong to no publish; NULL: print, exit 1 */
     void *arg;                        /* for welcome_cb and error_cb */
@@ -44,17 +45,17 @@ void ctl_session_print_env(FILE *out);
  * (0: none) that calls timeout_cb. Set welcome_cb, error_cb and arg on s before or right after.
  * Returns 0, or prints the problem in one line and returns -1 (s then needs no cleanup). */
 int ctl_session_open(ctl_session_t *s, const char *command, uint64_t timeout_ms,
-                     ctl_timeout_cb timeout_cb);
+                     ctl_session_cb timeout_cb);
 
-/* Runs the loop until ctl_session_finish(), then closes the client and the loop. Returns the
- * exit status given to ctl_session_finish(). */
+/* Runs the loop until ctl_session_finish(), then closes the client, calls close_cb and closes
+ * the loop. Returns the exit status given to ctl_session_finish(). */
 int ctl_session_run(ctl_session_t *s);
 
 /* Ends the session with exit status code; the first call counts. */
 void ctl_session_finish(ctl_session_t *s, int code);
 
 /* Runs cb(s) after delay_ms on the session's timer (which replaces the timeout). */
-void ctl_session_after(ctl_session_t *s, uint64_t delay_ms, ctl_timeout_cb cb);
+void ctl_session_after(ctl_session_t *s, uint64_t delay_ms, ctl_session_cb cb);
 
 /* The name of a broker error code, "ERROR_NOT_PERMITTED"; static. */
 const char *ctl_error_code_name(Trivsel__Broker__ErrorCode code);

@@ -99,6 +99,23 @@ out=$(bt ops brokertool status)
 check "status shows the subscription's position and an empty backlog" \
     grep -q '^subscription fagsystem redeliver intake.receipt.sent acked [0-9]* backlog 0 ' <<<"$out"
 
+metrics=$(curl -s "http://127.0.0.1:$HTTP_PORT_broker/metrics")
+check "the backlog per subscription is a metric" \
+    grep -q '^trivsel_broker_subscription_backlog{principal="fagsystem",subscription="redeliver"} 0' <<<"$metrics"
+
+# --- disabling a key ends its open sessions at once -------------------------------------------
+bt supplier1 brokertool consume orders 'ordering.order.*.45424421' 1 --timeout 6 >"$T/disabled" &
+consumer=$!
+for ((i = 0; i < 50; i++)); do
+    bt ops brokertool status | grep -q '^client supplier1 ' && break
+    sleep 0.1
+done
+env "${ADMIN_ENV[@]}" "$BIN/trivselctl" keys disable supplier1 >/dev/null
+wait $consumer
+check "a connected supplier is told its key is disabled" \
+    grep -q '^error ERROR_DISABLED the key of principal supplier1 is disabled' "$T/disabled"
+check "... and its session is gone" bash -c '! grep -q "^client supplier1 " <<<"$1"' _ "$(bt ops brokertool status)"
+
 # --- the broker killed (SIGKILL) in the middle of 10,000 publishes ---------------------------
 bt fagsystem brokertool consume crash 'intake.triage.completed' 10000 --credit 200 --timeout 240 >"$T/crash-consumer" &
 consumer=$!

@@ -132,6 +132,7 @@ static void idle_cb(uv_timer_t *h)
 {
     tool_t *t = h->data;
     printf("handled %ld redelivered %ld\n", t->seen, t->redelivered);
+    fflush(stdout);
     stop(t, 0);
 }
 
@@ -162,6 +163,7 @@ static void delivery_cb(tr_bclient_t *c, const char *subscription, const Trivsel
         tr_bclient_ack(c, subscription, ev->position);
     if (t->seen >= t->want && !t->no_ack) {
         printf("handled %ld redelivered %ld\n", t->seen, t->redelivered);
+        fflush(stdout);
         stop(t, 0);
     }
 }
@@ -323,5 +325,8 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&t.idle, NULL);
     uv_run(&t.loop, UV_RUN_DEFAULT);
     uv_loop_close(&t.loop);
+    for (long i = 0; t.seen_ids && i < t.seen; i++)
+        free(t.seen_ids[i]);
+    free(t.seen_ids);
     return code;
 }
