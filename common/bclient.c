@@ -576,6 +576,9 @@ static void handle_closed_cb(uv_handle_t *h)
         return;
     void (*cb)(void *) = c->closed_cb;
     void *arg = c->closed_arg;
+    /* Give what was sent last (acknowledgements, an Unsubscribe) half a second to leave. */
+    int linger = 500;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(c->monitor);
     zmq_close(c->sock);
     zmq_ctx_term(c->zctx);

@@ -50,6 +50,7 @@ struct subscription {
     bool saving;
     uint64_t cursor;      /* every matching event at or below it is in items or acknowledged */
     bool fetching, caught_up;
+    bool delete_pending; /* unsubscribed with delete while a read or write was in flight */
     item_t *items;        /* sorted by position */
     size_t nitems;
     consumer_t *consumers;
@@ -108,6 +109,7 @@ static consumer_t *consumer_of(subscription_t *sub, session_t *s)
 
 static void fetch(subscription_t *sub);
 static void save(subscription_t *sub);
+static bool delete_if_pending(subscription_t *sub);
 
 /* Appends varint v to buf; returns the bytes written (at most 10). */
 static size_t put_varint(uint8_t *buf, uint64_t v)
@@ -232,6 +234,10 @@ static void fetched_cb(PGresult *res, const char *error, void *arg)
     fetch_ctx_t *ctx = arg;
     subscription_t *sub = ctx->sub;
     sub->fetching = false;
+    if (delete_if_pending(sub)) {
+        free(ctx);
+        return;
+    }
     if (error) {
         tr_log_warn("cannot read the log for a subscription", TR_LOG_STR("subscription", sub->name),
                     TR_LOG_STR("error", error));
@@ -305,7 +311,9 @@ static void saved_cb(PGresult *res, const char *error, void *arg)
                     TR_LOG_STR("error", error));
     if (sub->acked > sub->acked_saved && !error)
         save(sub);
-    broker_check_drained(sub->broker);
+    broker_t *b = sub->broker;
+    delete_if_pending(sub);
+    broker_check_drained(b);
 }
 
 /* Stores the position; while one write is in flight, later acknowledgements wait and go
@@ -597,6 +605,23 @@ static void subscription_free(broker_t *b, subscription_t *sub)
     free(sub);
 }
 
+/* Forgets a subscription that was unsubscribed with delete, once nothing of it is in flight
+ * and no consumer came back meanwhile. Returns true when sub is gone. */
+static bool delete_if_pending(subscription_t *sub)
+{
+    broker_t *b = sub->broker;
+    if (!sub->delete_pending || sub->saving || sub->fetching)
+        return false;
+    sub->delete_pending = false;
+    if (sub->consumers)
+        return false;
+    const char *values[2] = {sub->principal, sub->name};
+    tr_pg_query(b->pg, "DELETE FROM broker.subscription WHERE principal = $1 AND name = $2", 2, values, NULL, NULL);
+    tr_log_info("subscription deleted", TR_LOG_STR("principal", sub->principal), TR_LOG_STR("subscription", sub->name));
+    subscription_free(b, sub);
+    return true;
+}
+
 void subscription_unsubscribe(broker_t *b, session_t *s, const Trivsel__Broker__Unsubscribe *req)
 {
     consumer_t *c;
@@ -604,12 +629,10 @@ void subscription_unsubscribe(broker_t *b, session_t *s, const Trivsel__Broker__
     if (!sub)
         return;
     remove_consumer(sub, c);
-    if (req->delete_ && !sub->consumers && !sub->saving && !sub->fetching) {
-        const char *values[2] = {sub->principal, sub->name};
-        tr_pg_query(b->pg, "DELETE FROM broker.subscription WHERE principal = $1 AND name = $2", 2, values, NULL,
-                    NULL);
-        subscription_free(b, sub);
-        return;
+    if (req->delete_ && !sub->consumers) {
+        sub->delete_pending = true;
+        if (delete_if_pending(sub))
+            return;
     }
     dispatch(sub);
 }

@@ -18,12 +18,9 @@
 /* Subscription names: 1-64 of [a-z0-9_.-] (proto/trivsel/broker.proto). */
 #define NAME_MAX_LEN 64
 #define MAX_CREDIT 64
-/* The broker skips the delete of an Unsubscribe that comes while it is still storing the
- * subscription's position (subscription_unsubscribe in services/broker/subscription.c), and
- * the last acknowledgements start that: wait for it first. Then a moment for the Unsubscribe to
- * leave the socket, which closes without lingering. */
-#define ACK_SETTLE_MS 200
-#define UNSUBSCRIBE_SEND_MS 100
+/* The Unsubscribe goes out with the last acknowledgements; the client lingers on close so it
+ * leaves the socket, and the broker deletes the subscription once its last position write is
+ * done. */
 
 typedef struct tail {
     ctl_session_t session;
@@ -101,7 +98,7 @@ static void unsubscribe_cb(ctl_session_t *s)
 {
     tail_t *t = s->arg;
     tr_bclient_unsubscribe(s->client, t->name, true);
-    ctl_session_after(s, UNSUBSCRIBE_SEND_MS, finish_cb);
+    ctl_session_after(s, 0, finish_cb);
 }
 
 /* Stops taking events, then deletes the subscription and ends. */
@@ -111,7 +108,7 @@ static void stop(tail_t *t, int code)
         return;
     t->stopping = true;
     t->exit_code = code;
-    ctl_session_after(&t->session, ACK_SETTLE_MS, unsubscribe_cb);
+    ctl_session_after(&t->session, 0, unsubscribe_cb);
 }
 
 static void delivery_cb(tr_bclient_t *c, const char *subscription, const Trivsel__Envelope *event,
