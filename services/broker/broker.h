@@ -91,6 +91,7 @@ struct consumer {
     subscription_t *sub;
     session_t *session;
     uint32_t credit;
+    bool audited; /* an outside principal: each delivery is audited before it is sent */
 };
 void subscription_subscribe(broker_t *b, session_t *s, const principal_t *p, const Trivsel__Broker__Subscribe *req);
 void subscription_credit(broker_t *b, session_t *s, const Trivsel__Broker__Credit *req);
@@ -104,6 +105,19 @@ void subscription_start(broker_t *b);
 void subscription_stop(broker_t *b);
 bool subscription_idle(const broker_t *b);
 void subscription_status(broker_t *b, Trivsel__Broker__StatusReply *reply); /* in-memory part */
+
+/* audit.c — rows in broker.audit: deliveries to outside principals (sent only once their row
+ * is committed) and refused attempts. */
+void audit_start(broker_t *b);
+void audit_refusal(broker_t *b, const char *principal, const char *action, const char *subject, const char *detail);
+void audit_delivery(broker_t *b, const char *principal, const uint8_t *envelope, size_t len, uint64_t position,
+                    const char *sub_principal, const char *sub_name, const uint8_t *routing_id, size_t routing_len);
+bool audit_idle(const broker_t *b);
+void audit_drain(broker_t *b); /* writes what waits now */
+void audit_stop(broker_t *b);
+/* subscription.c: sends a delivery whose audit row is committed, if it is still this session's. */
+void subscription_send_audited(broker_t *b, const char *principal, const char *name, uint64_t position,
+                               const uint8_t *routing_id, size_t routing_len);
 
 /* status.c — StatusRequest: subscriptions with positions and backlog, connected clients. */
 void status_handle(broker_t *b, session_t *s);
@@ -142,6 +156,7 @@ struct broker {
     uint64_t log_position; /* highest committed position known */
     struct publish_state *publish;
     struct outbox_state *outbox;
+    struct audit_state *audit;
     subscription_t *subscriptions;
     uv_timer_t redelivery_timer;
     uv_timer_t status_timer;

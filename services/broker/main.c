@@ -113,6 +113,7 @@ static int start(tr_daemon_t *d, void *arg)
     tr_pg_listen(b->pg, "trivsel_outbox");
     tr_pg_listen(b->pg, "trivsel_principals");
     principals_load(b);
+    audit_start(b);
     subscription_start(b);
     outbox_start(b);
     status_start(b);
@@ -127,11 +128,14 @@ static int start(tr_daemon_t *d, void *arg)
 
 void broker_check_drained(broker_t *b)
 {
-    if (b->draining && publish_idle(b) && outbox_idle(b) && subscription_idle(b)) {
+    if (b->draining)
+        audit_drain(b);
+    if (b->draining && publish_idle(b) && outbox_idle(b) && subscription_idle(b) && audit_idle(b)) {
         socket_stop(b);
         zap_stop(b);
         subscription_stop(b);
         status_stop(b);
+        audit_stop(b);
         outbox_stop(b);
         publish_stop(b);
         principals_free(b);

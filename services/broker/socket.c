@@ -103,6 +103,11 @@ void socket_send_error(broker_t *b, const uint8_t *routing_id, size_t routing_le
     msg.reply_case = TRIVSEL__BROKER__SERVER_MESSAGE__REPLY_ERROR;
     msg.error = &error;
     broker_count_refusal(b, code);
+    if (code == TRIVSEL__BROKER__ERROR_CODE__ERROR_NOT_PERMITTED || code == TRIVSEL__BROKER__ERROR_CODE__ERROR_DISABLED) {
+        session_t *s = socket_session(b, routing_id, routing_len);
+        audit_refusal(b, s ? s->principal : "", code == TRIVSEL__BROKER__ERROR_CODE__ERROR_DISABLED ? "disabled" : "refused",
+                      subscription ? subscription : "", reason);
+    }
     socket_send(b, routing_id, routing_len, &msg);
 }
 

@@ -110,6 +110,7 @@ static consumer_t *consumer_of(subscription_t *sub, session_t *s)
 static void fetch(subscription_t *sub);
 static void save(subscription_t *sub);
 static bool delete_if_pending(subscription_t *sub);
+static item_t *item_at(subscription_t *sub, uint64_t position);
 
 /* Appends varint v to buf; returns the bytes written (at most 10). */
 static size_t put_varint(uint8_t *buf, uint64_t v)
@@ -206,6 +207,16 @@ static void dispatch(subscription_t *sub)
         if (!c)
             break;
         it->attempt++;
+        if (c->audited) {
+            /* Held until its audit row is committed; audit.c sends it then. */
+            audit_delivery(b, c->session->principal, it->envelope, it->len, it->position, sub->principal, sub->name,
+                           c->session->routing_id, c->session->routing_len);
+            it->state = ITEM_IN_FLIGHT;
+            it->consumer = c;
+            it->sent_ms = broker_now_ms(b);
+            c->credit--;
+            continue;
+        }
         if (send_delivery(b, sub, it, c) < 0) {
             /* Peer gone or its queue full: stop here; the redelivery tick dispatches again in
              * 250 ms (a gone peer's session ends after three silent heartbeats). The credit is
@@ -391,6 +402,8 @@ static void add_consumer(broker_t *b, subscription_t *sub, session_t *s, uint32_
             return;
         c->sub = sub;
         c->session = s;
+        const principal_t *p = principals_by_name(b, s->principal);
+        c->audited = !p || p->kind != TRIVSEL__BROKER__PRINCIPAL_KIND__PRINCIPAL_KIND_SERVICE;
         c->next_in_sub = sub->consumers;
         sub->consumers = c;
         c->next_in_session = s->consumers;
@@ -545,6 +558,20 @@ static subscription_t *session_sub(broker_t *b, session_t *s, const char *name, 
         socket_send_error(b, s->routing_id, s->routing_len, TRIVSEL__BROKER__ERROR_CODE__ERROR_UNKNOWN_SUBSCRIPTION,
                           NULL, name, "this session has not subscribed to \"%.80s\"", name);
     return *c ? sub : NULL;
+}
+
+void subscription_send_audited(broker_t *b, const char *principal, const char *name, uint64_t position,
+                               const uint8_t *routing_id, size_t routing_len)
+{
+    subscription_t *sub = find(b, principal, name);
+    session_t *s = socket_session(b, routing_id, routing_len);
+    item_t *it = sub && s ? item_at(sub, position) : NULL;
+    /* Still in flight to that session? It may have been acknowledged, given up or the session
+     * may have gone while the row was written: then there is nothing to send. */
+    if (!it || it->state != ITEM_IN_FLIGHT || !it->consumer || it->consumer->session != s)
+        return;
+    if (send_delivery(b, sub, it, it->consumer) == 0)
+        tr_metric_inc(it->attempt > 1 ? b->m.redeliveries : b->m.deliveries);
 }
 
 void subscription_credit(broker_t *b, session_t *s, const Trivsel__Broker__Credit *req)

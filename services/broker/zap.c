@@ -68,6 +68,9 @@ static void readable_cb(void *arg)
                 reply(b->zap, &f[1], "400", p ? "key disabled" : "unknown key", "");
                 tr_log_warn("connection refused", TR_LOG_STR("reason", p ? "key disabled" : "unknown key"),
                             TR_LOG_STR("public_key", key), TR_LOG_STR("address", address));
+                char detail[160];
+                snprintf(detail, sizeof detail, "%s from %s, key %s", p ? "key disabled" : "unknown key", address, key);
+                audit_refusal(b, p ? p->name : "", "connection_refused", "", detail);
                 tr_metric_inc(tr_metrics_counter(b->metrics, "trivsel_broker_connections_refused_total",
                                                  "CURVE handshakes refused by the ZAP handler", "reason",
                                                  p ? "key_disabled" : "unknown_key", NULL));

@@ -1,0 +1,247 @@
+/* audit.c — the broker's rows in broker.audit (see migration 0003): every delivery to a
+ * principal outside trivsel's services (systems, suppliers, operators) and every refused
+ * attempt. A delivery to such a principal is sent only after its audit row is committed: a
+ * child's data never leaves without a trace, even if the broker dies a moment later. Rows are
+ * gathered and written together every AUDIT_FLUSH_MS (or sooner when many wait), in one
+ * statement; the database chains them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define AUDIT_FLUSH_MS 20
+#define AUDIT_BATCH 500
+
+typedef struct audit_row {
+    struct audit_row *next;
+    char *principal, *action, *subject, *event_id, *correlation_id, *detail;
+    uint64_t position; /* 0: none */
+    /* For a delivery: who gets it once the row is committed. */
+    bool delivery;
+    uint8_t routing_id[BROKER_ROUTING_MAX];
+    size_t routing_len;
+    char sub_principal[BROKER_NAME_MAX], sub_name[BROKER_NAME_MAX + 1];
+} audit_row_t;
+
+struct audit_state {
+    audit_row_t *queue, *queue_tail, *writing;
+    size_t queued;
+    uv_timer_t timer;
+    bool busy;
+};
+
+static char *copy_text(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static void row_free(audit_row_t *r)
+{
+    free(r->principal);
+    free(r->action);
+    free(r->subject);
+    free(r->event_id);
+    free(r->correlation_id);
+    free(r->detail);
+    free(r);
+}
+
+/* Appends s to a PostgreSQL array literal as a quoted element. The literal is passed as a
+ * parameter: quoting here is array syntax, not SQL. */
+static void put_elem(char **buf, size_t *len, size_t *cap, const char *s, bool null)
+{
+    size_t need = *len + 2 * strlen(s ? s : "") + 8;
+    if (need > *cap) {
+        *cap = need * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    char *p = *buf + *len;
+    if (*len > 1)
+        *p++ = ',';
+    if (null) {
+        memcpy(p, "NULL", 4);
+        p += 4;
+    } else {
+        *p++ = '"';
+        for (const char *q = s; *q; q++) {
+            if (*q == '"' || *q == '\\')
+                *p++ = '\\';
+            *p++ = *q;
+        }
+        *p++ = '"';
+    }
+    *len = (size_t)(p - *buf);
+}
+
+static void flush(broker_t *b);
+
+static void written_cb(PGresult *res, const char *error, void *arg)
+{
+    broker_t *b = arg;
+    struct audit_state *st = b->audit;
+    (void)res;
+    audit_row_t *rows = st->writing;
+    st->writing = NULL;
+    st->busy = false;
+    if (error)
+        tr_log_error("cannot write audit rows; deliveries waiting for them are held back and redelivered",
+                     TR_LOG_STR("error", error));
+    for (audit_row_t *r = rows, *next; r; r = next) {
+        next = r->next;
+        if (r->delivery && !error)
+            subscription_send_audited(b, r->sub_principal, r->sub_name, r->position, r->routing_id, r->routing_len);
+        row_free(r);
+    }
+    if (st->queue)
+        flush(b);
+    broker_check_drained(b);
+}
+
+static void flush(broker_t *b)
+{
+    struct audit_state *st = b->audit;
+    if (st->busy || !st->queue)
+        return;
+    /* Take up to a batch. */
+    audit_row_t **tail = &st->writing;
+    size_t n = 0;
+    while (st->queue && n < AUDIT_BATCH) {
+        audit_row_t *r = st->queue;
+        st->queue = r->next;
+        r->next = NULL;
+        *tail = r;
+        tail = &r->next;
+        n++;
+    }
+    if (!st->queue)
+        st->queue_tail = NULL;
+    st->queued -= n;
+    char *cols[7] = {0};
+    size_t lens[7], caps[7];
+    for (int c = 0; c < 7; c++) {
+        caps[c] = 256;
+        cols[c] = malloc(caps[c]);
+        cols[c][0] = '{';
+        lens[c] = 1;
+    }
+    for (audit_row_t *r = st->writing; r; r = r->next) {
+        char pos[24];
+        snprintf(pos, sizeof pos, "%llu", (unsigned long long)r->position);
+        put_elem(&cols[0], &lens[0], &caps[0], r->principal, false);
+        put_elem(&cols[1], &lens[1], &caps[1], r->action, false);
+        put_elem(&cols[2], &lens[2], &caps[2], r->subject, false);
+        put_elem(&cols[3], &lens[3], &caps[3], pos, r->position == 0);
+        put_elem(&cols[4], &lens[4], &caps[4], r->event_id, false);
+        put_elem(&cols[5], &lens[5], &caps[5], r->correlation_id, false);
+        put_elem(&cols[6], &lens[6], &caps[6], r->detail, false);
+    }
+    for (int c = 0; c < 7; c++) {
+        if (lens[c] + 2 > caps[c])
+            cols[c] = realloc(cols[c], lens[c] + 2);
+        cols[c][lens[c]] = '}';
+        cols[c][lens[c] + 1] = '\0';
+    }
+    st->busy = true;
+    if (tr_pg_query(b->pg,
+                    "INSERT INTO broker.audit (principal, action, subject, position, event_id, correlation_id, detail)"
+                    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],"
+                    " $7::text[])",
+                    7, (const char *const *)cols, written_cb, b) < 0)
+        written_cb(NULL, "the database connection is closing", b);
+    for (int c = 0; c < 7; c++)
+        free(cols[c]);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    flush(t->data);
+}
+
+static audit_row_t *enqueue(broker_t *b, const char *principal, const char *action, const char *subject,
+                            uint64_t position, const char *event_id, const char *correlation_id, const char *detail)
+{
+    struct audit_state *st = b->audit;
+    if (!st)
+        return NULL;
+    audit_row_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->principal = copy_text(principal);
+    r->action = copy_text(action);
+    r->subject = copy_text(subject);
+    r->event_id = copy_text(event_id);
+    r->correlation_id = copy_text(correlation_id);
+    r->detail = copy_text(detail);
+    r->position = position;
+    if (st->queue_tail)
+        st->queue_tail->next = r;
+    else
+        st->queue = r;
+    st->queue_tail = r;
+    if (++st->queued >= AUDIT_BATCH)
+        flush(b);
+    else if (!uv_is_active((uv_handle_t *)&st->timer))
+        uv_timer_start(&st->timer, timer_cb, AUDIT_FLUSH_MS, 0);
+    return r;
+}
+
+void audit_refusal(broker_t *b, const char *principal, const char *action, const char *subject, const char *detail)
+{
+    enqueue(b, principal, action, subject, 0, "", "", detail);
+}
+
+void audit_delivery(broker_t *b, const char *principal, const uint8_t *envelope, size_t len, uint64_t position,
+                    const char *sub_principal, const char *sub_name, const uint8_t *routing_id, size_t routing_len)
+{
+    Trivsel__Envelope *ev = trivsel__envelope__unpack(NULL, len, envelope);
+    audit_row_t *r = enqueue(b, principal, "delivered", ev ? ev->subject : "", position, ev ? ev->event_id : "",
+                             ev ? ev->correlation_id : "", sub_name);
+    if (ev)
+        trivsel__envelope__free_unpacked(ev, NULL);
+    if (!r)
+        return; /* not sent: redelivered after the ack timeout */
+    r->delivery = true;
+    memcpy(r->routing_id, routing_id, routing_len);
+    r->routing_len = routing_len;
+    snprintf(r->sub_principal, sizeof r->sub_principal, "%s", sub_principal);
+    snprintf(r->sub_name, sizeof r->sub_name, "%s", sub_name);
+}
+
+void audit_start(broker_t *b)
+{
+    b->audit = calloc(1, sizeof *b->audit);
+    uv_timer_init(b->loop, &b->audit->timer);
+    b->audit->timer.data = b;
+}
+
+bool audit_idle(const broker_t *b)
+{
+    return !b->audit || (!b->audit->busy && !b->audit->queue);
+}
+
+void audit_drain(broker_t *b)
+{
+    if (b->audit)
+        flush(b);
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+    struct audit_state *st = h->data;
+    while (st->queue) {
+        audit_row_t *r = st->queue;
+        st->queue = r->next;
+        row_free(r);
+    }
+    free(st);
+}
+
+void audit_stop(broker_t *b)
+{
+    if (b->audit) {
+        b->audit->timer.data = b->audit;
+        uv_close((uv_handle_t *)&b->audit->timer, timer_closed_cb);
+        b->audit = NULL;
+    }
+}
