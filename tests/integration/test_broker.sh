@@ -74,11 +74,16 @@ check "... including permissions" grep -q '^trivsel_broker_refusals_total{reason
 check "unknown keys are counted" grep -q '^trivsel_broker_connections_refused_total{reason="unknown_key"} 1' <<<"$metrics"
 
 # --- order, and shared work that keeps each case in order -------------------------------------
-bt fagsystem brokertool publish 300 --prefix o --cases 7 --quiet >/dev/null
-bt fagsystem brokertool consume shared 'intake.underretning.received' 400 --credit 20 --idle-exit 1500 >"$T/c1" &
+# Both consumers are connected before the events come, so both can take a share.
+bt fagsystem brokertool consume shared 'intake.triage.due_soon' 400 --credit 20 --idle-exit 3000 >"$T/c1" &
 c1=$!
-bt fagsystem brokertool consume shared 'intake.underretning.received' 400 --credit 20 --idle-exit 1500 >"$T/c2" &
+bt fagsystem brokertool consume shared 'intake.triage.due_soon' 400 --credit 20 --idle-exit 3000 >"$T/c2" &
 c2=$!
+for ((i = 0; i < 100; i++)); do
+    bt ops brokertool status | grep -q '^subscription fagsystem shared .* consumers 2 ' && break
+    sleep 0.1
+done
+bt fagsystem brokertool publish 300 --prefix o --cases 7 --subject intake.triage.due_soon --quiet >/dev/null
 wait $c1 $c2
 n1=$(grep -c '^delivery .* o-' "$T/c1")
 n2=$(grep -c '^delivery .* o-' "$T/c2")
@@ -94,7 +99,7 @@ bt fagsystem brokertool publish 1 --prefix r --subject intake.receipt.sent >/dev
 bt fagsystem brokertool consume redeliver 'intake.receipt.sent' 1 --ack-timeout 1000 --exit-after 1 >"$T/r1"
 check "a consumer got the event and died without acknowledging" grep -q '^delivery .* r-0 1 ' "$T/r1"
 out=$(bt fagsystem brokertool consume redeliver 'intake.receipt.sent' 1 --ack-timeout 1000 --timeout 20)
-check "the event is delivered again, as attempt 2" grep -q '^delivery .* r-0 2 ' <<<"$out"
+check "the event is delivered again (attempt 2 or later)" grep -qE '^delivery .* r-0 [2-9] ' <<<"$out"
 out=$(bt ops brokertool status)
 check "status shows the subscription's position and an empty backlog" \
     grep -q '^subscription fagsystem redeliver intake.receipt.sent acked [0-9]* backlog 0 ' <<<"$out"

@@ -281,6 +281,9 @@ int main(int argc, char **argv)
     uv_timer_start(&t.timeout, timeout_cb, (uint64_t)timeout_s * 1000, 0);
     uv_timer_init(&t.loop, &t.idle);
     t.idle.data = &t;
+    /* A consumer that never gets anything also ends: the idle time plus a start-up margin. */
+    if (t.idle_exit_ms)
+        uv_timer_start(&t.idle, idle_cb, t.idle_exit_ms + 5000, 0);
 
     if (strcmp(mode, "publish") == 0 && npos >= 1) {
         t.want = atol(positional[0]);
