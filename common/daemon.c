@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,12 @@
 static const tr_config_var_t common_vars[] = {
     {"TRIVSEL_DATABASE_URL", TR_CONFIG_STRING, NULL, NULL,
      "PostgreSQL connection URL or libpq string, without the password"},
-    {"TRIVSEL_DATABASE_USER", TR_CONFIG_STRING, "", NULL,
-     "database role to log in as (default: trivsel_<daemon>)"},
+    {"TRIVSEL_DATABASE_USER", TR_CONFIG_STRING, "", NULL, "database role to log in as"},
     {"TRIVSEL_DATABASE_PASSWORD_FILE", TR_CONFIG_FILE, "", NULL,
      "file holding that role's password"},
     {"TRIVSEL_DATABASE_WAIT", TR_CONFIG_DURATION, "30s", NULL,
      "how long to wait at start for the database to accept connections"},
-    {"TRIVSEL_HTTP_ADDRESS", TR_CONFIG_STRING, "", NULL,
-     "HOST:PORT of /healthz, /readyz and /metrics (default per daemon)"},
+    {"TRIVSEL_HTTP_ADDRESS", TR_CONFIG_STRING, "", NULL, "HOST:PORT of /healthz, /readyz and /metrics"},
     {"TRIVSEL_LOG_LEVEL", TR_CONFIG_ENUM, "info", "debug|info|warn|error", "lowest level logged"},
     {"TRIVSEL_SHUTDOWN_TIMEOUT", TR_CONFIG_DURATION, "8s", NULL,
      "on SIGTERM, how long in-flight work may take before the daemon exits anyway"},
@@ -190,21 +189,41 @@ static void notify_cb(const char *channel, const char *payload, void *arg)
         d->spec->notify(channel, payload, d->spec->arg);
 }
 
+/* Set by a signal during the start-up wait, before the loop's own handlers exist. A signal
+ * handler can only talk through a global of this type; nothing else here is global. */
+static volatile sig_atomic_t stop_requested;
+
+static void early_signal(int signum)
+{
+    (void)signum;
+    stop_requested = 1;
+}
+
 /* Waits for the database at start (a container may start before PostgreSQL), then checks the
- * schema once: a daemon must not run on a schema it was not built for. */
+ * schema once: a daemon must not run on a schema it was not built for. SIGTERM or SIGINT during
+ * the wait ends it at once with exit status 0: as PID 1 in a container nothing else would. */
 static int check_schema(tr_daemon_t *d)
 {
     tr_error_t err = {0};
     int64_t wait_ms = tr_config_duration_ms(d->config, "TRIVSEL_DATABASE_WAIT");
     PGconn *conn = NULL;
-    for (int64_t waited = 0;; waited += 500) {
+    struct sigaction sa = {.sa_handler = early_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    for (int64_t waited = 0;; waited += 100) {
         tr_error_clear(&err);
         conn = tr_pg_connect_blocking(&d->pg_options, &err);
-        if (conn || waited >= wait_ms)
+        if (conn || waited >= wait_ms || stop_requested)
             break;
         if (waited == 0)
             tr_log_warn("waiting for the database", TR_LOG_STR("error", err.message));
-        uv_sleep(500);
+        uv_sleep(100);
+    }
+    if (stop_requested) {
+        tr_log_info("signal received while starting: stopped");
+        PQfinish(conn);
+        return 1;
     }
     if (!conn) {
         tr_log_error("cannot start", TR_LOG_STR("error", err.message));
@@ -267,6 +286,11 @@ int tr_daemon_main(const tr_daemon_spec_t *spec, int argc, char **argv)
         exit_code = 2;
         goto out;
     }
+    if (spec->check_config && spec->check_config(d.config, spec->arg, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", spec->program, err.message);
+        exit_code = 2;
+        goto out;
+    }
     const char *pwfile = tr_config_string(d.config, "TRIVSEL_DATABASE_PASSWORD_FILE");
     if (pwfile[0] && tr_config_read_file(d.config, "TRIVSEL_DATABASE_PASSWORD_FILE", d.db_password,
                                          sizeof d.db_password, &err) < 0) {
@@ -289,8 +313,11 @@ int tr_daemon_main(const tr_daemon_spec_t *spec, int argc, char **argv)
                                      .password = d.db_password,
                                      .application_name = spec->program};
     tr_log_info("starting", TR_LOG_STR("version", TR_VERSION), TR_LOG_STR("database_user", d.db_user));
-    if (check_schema(&d) < 0)
+    int checked = check_schema(&d);
+    if (checked != 0) {
+        exit_code = checked > 0 ? 0 : 1;
         goto out;
+    }
 
     uv_loop_init(&d.loop);
     d.metrics = tr_metrics_new(spec->name);

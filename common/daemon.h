@@ -40,6 +40,10 @@ typedef struct tr_daemon_spec {
     void (*notify)(const char *channel, const char *payload, void *arg);
     /* Optional: the database connection came back after a loss (re-read what may have changed). */
     void (*reconnected)(void *arg);
+    /* Optional: checks what the table cannot (a list in one variable, values that depend on each
+     * other), for the start and --check-config alike. Returns 0, or a negative code with err
+     * naming the variable; the daemon then exits 2. */
+    int (*check_config)(const tr_config_t *cfg, void *arg, tr_error_t *err);
     void *arg;
 } tr_daemon_spec_t;
 

@@ -48,3 +48,12 @@ kill -TERM "$pid"
 wait_exit "$pid" 10
 check_eq "SIGTERM stops it with exit status 0" "$EXIT_STATUS" 0
 check "... and it logged that it stopped" grep -q '"msg":"stopped"' "$T/broker.log"
+
+# A daemon that waits for its database at start (a container started before PostgreSQL) still
+# stops at once on SIGTERM, as PID 1 in a container must.
+start_daemon broker TRIVSEL_DATABASE_URL="postgresql:///nothing?host=$T/nowhere" TRIVSEL_DATABASE_WAIT=60s
+pid=$LAST_PID
+for ((i = 0; i < 50; i++)); do grep -q '"msg":"waiting for the database"' "$T/broker.log" && break; sleep 0.1; done
+kill -TERM "$pid"
+wait_exit "$pid" 3
+check_eq "SIGTERM during the wait for the database stops it with exit status 0" "$EXIT_STATUS" 0
