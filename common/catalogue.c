@@ -28,6 +28,8 @@ static const tr_event_type_t catalogue[] = {
      &trivsel__intake__underretning_refused__descriptor, OUT, ONE},
     {"intake.triage.completed", "trivsel.intake.TriageCompleted",
      &trivsel__intake__triage_completed__descriptor, IN, ONE},
+    {"intake.triage.refused", "trivsel.intake.TriageRefused",
+     &trivsel__intake__triage_refused__descriptor, OUT, ONE},
     {"intake.triage.due_soon", "trivsel.intake.TriageDueSoon",
      &trivsel__intake__triage_due_soon__descriptor, OUT, ONE},
     {"intake.triage.overdue", "trivsel.intake.TriageOverdue",

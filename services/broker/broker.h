@@ -167,6 +167,8 @@ struct broker {
 void broker_count_refusal(broker_t *b, Trivsel__Broker__ErrorCode code);
 const char *broker_error_name(Trivsel__Broker__ErrorCode code);
 uint64_t broker_now_ms(const broker_t *b);
+/* Binds the socket (once the principals are loaded). */
+int broker_open(broker_t *b);
 /* Called by the parts when their in-flight work ends, to finish a drain. */
 void broker_check_drained(broker_t *b);
 

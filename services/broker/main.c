@@ -117,11 +117,20 @@ static int start(tr_daemon_t *d, void *arg)
     subscription_start(b);
     outbox_start(b);
     status_start(b);
-    int rc = zap_start(b);
-    if (rc == 0)
-        rc = socket_start(b);
-    if (rc < 0)
+    /* The socket opens once the principals are loaded (principals.c calls broker_open):
+     * before that, every key would be refused as unknown. */
+    return zap_start(b);
+}
+
+int broker_open(broker_t *b)
+{
+    if (b->router || b->draining)
+        return 0;
+    int rc = socket_start(b);
+    if (rc < 0) {
+        tr_daemon_fail(b->daemon, "cannot bind the broker socket");
         return rc;
+    }
     tr_log_info("broker listening", TR_LOG_STR("endpoint", b->endpoint), TR_LOG_STR("public_key", b->public_key));
     return 0;
 }

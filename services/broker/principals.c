@@ -87,6 +87,7 @@ static void loaded_cb(PGresult *res, const char *error, void *arg)
     b->nprincipals = (size_t)n;
     b->principals_loaded = true;
     tr_log_info("principals loaded", TR_LOG_INT("count", n));
+    broker_open(b);
     /* Sessions of keys that are gone or disabled end now, not at their next message. Dropping
      * a principal frees all its sessions, so the walk starts again after each. */
     for (bool dropped = true; dropped;) {

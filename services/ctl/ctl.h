@@ -14,6 +14,7 @@ typedef struct ctl_command {
 int ctl_migrate(int argc, char **argv);
 int ctl_keys(int argc, char **argv);
 int ctl_audit(int argc, char **argv);
+int ctl_intake(int argc, char **argv); /* intake.c: open underretninger and deadlines */
 int ctl_publish(int argc, char **argv); /* publish.c, tail.c, status.c: the broker commands */
 int ctl_tail(int argc, char **argv);
 int ctl_status(int argc, char **argv);

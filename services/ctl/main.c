@@ -10,6 +10,7 @@ static const ctl_command_t commands[] = {
     {"migrate", "apply the database migrations (as the database's admin role)", ctl_migrate},
     {"keys", "key pairs and principals: new, generate, disable, enable, list", ctl_keys},
     {"audit", "verify the audit log's hash chain", ctl_audit},
+    {"intake", "open underretninger and their deadlines: list [--overdue] [--due-within 6h]", ctl_intake},
     {"publish", "publish one event from a JSON file and wait until it is stored", ctl_publish},
     {"tail", "print the events on a subject pattern as JSON lines", ctl_tail},
     {"status", "the broker's log position, subscriptions and clients (operators)", ctl_status},
