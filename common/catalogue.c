@@ -70,6 +70,8 @@ static const tr_event_type_t catalogue[] = {
      &trivsel__assessment__followup_due__descriptor, OUT, ONE},
     {"assessment.followup.overdue", "trivsel.assessment.FollowupOverdue",
      &trivsel__assessment__followup_overdue__descriptor, OUT, ONE},
+    {"assessment.event.refused", "trivsel.assessment.EventRefused",
+     &trivsel__assessment__event_refused__descriptor, OUT, ONE},
 
     /* ordering */
     {"ordering.offer.published", "trivsel.ordering.OfferPublished",

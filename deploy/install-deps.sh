@@ -16,6 +16,7 @@ packages=(
     tzdata                         # Europe/Copenhagen, to cross-check the calendar
     curl                           # the tests talk HTTP to the daemons
     procps                         # pgrep/ps in the tests
+    python3 python3-yaml           # tests/integration/test_deploy_files.sh reads the YAML files
 )
 
 missing=()

@@ -75,6 +75,7 @@ for name in broker intake assessment ordering docs; do
             TRIVSEL_BROKER_SECRET_KEY_FILE=$VAR/keys/broker.key \
             TRIVSEL_BROKER_ENDPOINT=${TRIVSEL_BROKER_ENDPOINT:-tcp://127.0.0.1:7400} \
             TRIVSEL_CLIENT_KEY_FILE=$VAR/keys/$name.key \
+            TRIVSEL_ORDERING_CASEWORKER_SYSTEMS=${TRIVSEL_ORDERING_CASEWORKER_SYSTEMS:-fagsystem} \
             TRIVSEL_HTTP_ADDRESS=${TRIVSEL_HTTP_ADDRESS_OVERRIDE:-127.0.0.1}:$port \
             "$BIN/trivsel-$name" 2> >(tee -a "$VAR/log/$name.log" >&2) &
         pids+=($!)
