@@ -122,3 +122,77 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- Fuzzing (issue 10) ----------------------------------------------------------------------
+# libFuzzer targets for every decoder of outside input: tests/fuzz/fuzz_*.c, one per decoder, each
+# with a seed corpus in tests/fuzz/corpus/<target>/ (see tests/fuzz/README.md).
+#
+#   make fuzz               build every target, then run each for FUZZ_SECONDS (default 60) over a
+#                           scratch copy of its corpus; FUZZ_JOBS targets at once (default: cores)
+#   make fuzz FUZZ_TARGETS="fuzz_cpr fuzz_money"    only these
+#   make fuzz-build         build only, into $(BUILD)/fuzz/
+#   make fuzz-merge         add the inputs of the last `make fuzz` that reach new code to the
+#                           corpus in tests/fuzz/corpus/ (the repository's corpus changes only here)
+#   make fuzz-seeds         rewrite the generated seeds (every catalogue type) after a .proto or
+#                           catalogue change
+#
+# Everything the targets link is compiled with clang (-fsanitize=fuzzer-no-link,address,undefined)
+# in build-fuzz/, never mixed with gcc's objects; a crash is kept in build-fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZ_OBJ := build-fuzz
+FUZZ_BIN ?= $(BUILD)/fuzz
+FUZZ_ALL := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+
+.PHONY: fuzz fuzz-build fuzz-merge fuzz-seeds fuzz-clean
+
+fuzz-build:
+	@command -v clang >/dev/null || { echo "make fuzz: clang is not installed (apt-get install clang libclang-rt-14-dev llvm)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory FUZZ=1 BUILD=$(FUZZ_OBJ) FUZZ_BIN=$(FUZZ_BIN) \
+	    $(addprefix $(FUZZ_BIN)/,$(FUZZ_TARGETS))
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh -j $(FUZZ_JOBS) -t $(FUZZ_SECONDS) -w $(FUZZ_OBJ) $(FUZZ_BIN) $(FUZZ_TARGETS)
+
+fuzz-merge: fuzz-build
+	@tests/fuzz/run.sh -m -w $(FUZZ_OBJ) $(FUZZ_BIN) $(FUZZ_TARGETS)
+
+fuzz-seeds:
+	@$(MAKE) --no-print-directory FUZZ=1 BUILD=$(FUZZ_OBJ) FUZZ_BIN=$(FUZZ_BIN) $(FUZZ_BIN)/make_seeds
+	$(FUZZ_BIN)/make_seeds tests/fuzz/corpus deploy/examples/events
+
+fuzz-clean:
+	rm -rf $(FUZZ_OBJ) $(FUZZ_BIN)
+clean: fuzz-clean
+
+ifeq ($(FUZZ),1)
+# The submake of fuzz-build (BUILD=build-fuzz): the rules above, with clang and sanitizers.
+CC := clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS := -std=c17 -Wall -Wextra -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
+          -Icommon -I$(BUILD)/proto
+LDFLAGS := $(FUZZ_SAN)
+# The targets themselves are held to the house rule; the rest warns without stopping the build.
+$(BUILD)/tests/fuzz/%.o: CFLAGS += -Werror -Wshadow -Wstrict-prototypes -Wvla
+
+# A daemon's code is linked whole, with its main() renamed so libFuzzer's is the one.
+fuzz_program_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out services/$(1)/main.c,\
+    $(wildcard services/$(1)/*.c))) $(BUILD)/services/$(1)/main.nomain.o
+$(BUILD)/%.nomain.o: $(BUILD)/%.o
+	objcopy --redefine-sym main=fuzz_unused_main $< $@
+# fuzz_ctl_json includes services/ctl/publish.c itself, to reach its static JSON reader.
+FUZZ_BROKER_OBJ := $(call fuzz_program_objs,broker)
+FUZZ_CTL_OBJ := $(filter-out $(BUILD)/services/ctl/publish.o,$(call fuzz_program_objs,ctl))
+$(addprefix $(FUZZ_BIN)/,fuzz_broker_client fuzz_envelope fuzz_permissions): $(FUZZ_BROKER_OBJ)
+$(FUZZ_BIN)/fuzz_ctl_json: $(FUZZ_CTL_OBJ)
+
+$(FUZZ_BIN)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+
+$(FUZZ_BIN)/make_seeds: $(BUILD)/tests/fuzz/make_seeds.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+endif

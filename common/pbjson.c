@@ -1303,6 +1303,9 @@ static json_t *write_message(writer_t *w, const ProtobufCMessage *msg, int depth
     json_t *object = NULL, *value;
     char text[64];
 
+    /* Unknown fields are not written, not even a Timestamp's, which is only its text. */
+    if (msg->n_unknown_fields > 0)
+        w->lossy = true;
     if (timestamp_fields(desc, &seconds_f, &nanos_f)) {
         if (format_rfc3339(*(const int64_t *)((const char *)msg + seconds_f->offset),
                            *(const int32_t *)((const char *)msg + nanos_f->offset), text))
@@ -1311,7 +1314,7 @@ static json_t *write_message(writer_t *w, const ProtobufCMessage *msg, int depth
          * back is an error rather than a different time. */
         w->lossy = true;
     }
-    if (depth > TR_PBJSON_MAX_DEPTH || msg->n_unknown_fields > 0)
+    if (depth > TR_PBJSON_MAX_DEPTH)
         w->lossy = true;
     if (!(object = json_object()))
         goto fail;

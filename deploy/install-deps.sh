@@ -17,6 +17,7 @@ packages=(
     curl                           # the tests talk HTTP to the daemons
     procps                         # pgrep/ps in the tests
     python3 python3-yaml           # tests/integration/test_deploy_files.sh reads the YAML files
+    clang libclang-rt-14-dev llvm  # libFuzzer and the sanitizer runtimes (make fuzz, test_fuzz_short)
 )
 
 missing=()

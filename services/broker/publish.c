@@ -120,7 +120,24 @@ Trivsel__Broker__ErrorCode publish_check(broker_t *b, const principal_t *p, cons
     char *client_publisher = ev->publisher;
     ev->publisher = (char *)publisher;
     size_t size = trivsel__envelope__get_packed_size(ev);
+    /* What is stored must decode again for every subscriber. protobuf-c keeps some malformed
+     * input as unknown fields that it then re-encodes into bytes it rejects itself (field number
+     * 0 in a two-byte tag, found by tests/fuzz): such an event would be redelivered forever. */
+    bool decodes = false;
+    uint8_t *stored = size <= b->max_event_bytes ? malloc(size ? size : 1) : NULL;
+    if (stored) {
+        trivsel__envelope__pack(ev, stored);
+        Trivsel__Envelope *again = trivsel__envelope__unpack(NULL, size, stored);
+        decodes = again != NULL;
+        if (again)
+            trivsel__envelope__free_unpacked(again, NULL);
+        free(stored);
+    }
     ev->publisher = client_publisher;
+    if (!decodes && size <= b->max_event_bytes) {
+        snprintf(reason, len, "the envelope holds malformed fields: it would not decode again once stored");
+        return TRIVSEL__BROKER__ERROR_CODE__ERROR_INVALID_ENVELOPE;
+    }
     if (size > b->max_event_bytes) {
         snprintf(reason, len, "the event is %zu bytes: the limit is %u", size, b->max_event_bytes);
         return TRIVSEL__BROKER__ERROR_CODE__ERROR_TOO_LARGE;

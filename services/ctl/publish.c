@@ -199,7 +199,10 @@ static int build_envelope(const publish_args_t *a, const char *name, const char 
         fprintf(stderr, "trivselctl: %s: expected a JSON object (an event or an envelope)\n", name);
         goto out;
     }
-    bool is_envelope = json_object_get(root, "payload") != NULL;
+    /* An envelope has a payload, or at least an event id: tail prints an event with an empty
+     * payload without "payload", and that line must publish again as the envelope it is. */
+    bool is_envelope = json_object_get(root, "payload") || json_object_get(root, "eventId") ||
+                       json_object_get(root, "event_id");
     const char *file_subject = is_envelope ? member(root, "subject") : NULL;
     const char *file_type = is_envelope ? member(root, "type") : NULL;
     if (file_subject && file_subject[0] && strcmp(file_subject, a->subject) != 0) {

@@ -7,14 +7,8 @@
  * ClientMessage and, if they decode, formatted and read back, to run the writer over hostile
  * binary (which may legitimately fail to read back: invalid UTF-8, unknown fields).
  *
- * Build with pbjson.c instrumented, so the fuzzer sees its branches:
- *   make BUILD=build-json build-json/libtrivsel.a
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
- *       -Ibuild-json/proto tests/fuzz/fuzz_pbjson.c common/pbjson.c common/error.c \
- *       build-json/proto/trivsel/broker.pb-c.o build-json/proto/trivsel/envelope.pb-c.o \
- *       build-json/proto/google/protobuf/timestamp.pb-c.o -ljansson -lprotobuf-c -lm \
- *       -o fuzz_pbjson
- *   ./fuzz_pbjson -max_len=4096 corpus/
+ * Built and run with the others: make fuzz (or make fuzz-build, then build/fuzz/fuzz_pbjson
+ * -max_len=4096 tests/fuzz/corpus/fuzz_pbjson); see tests/fuzz/README.md.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,9 +22,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const ProtobufCMessageDescriptor *payload_type(const ProtobufCMessage *parent,
-                                                      const ProtobufCFieldDescriptor *field,
-                                                      void *arg)
+static const ProtobufCMessageDescriptor *
+payload_type(const ProtobufCMessage *parent, const ProtobufCFieldDescriptor *field, void *arg)
 {
     const Trivsel__Envelope *env = (const Trivsel__Envelope *)parent;
     (void)arg;
