@@ -19,6 +19,7 @@ int ctl_case(int argc, char **argv);   /* case.c: a child's case by CPR, in Dani
 int ctl_catalogue(int argc, char **argv); /* catalogue.c: load a catalogue of offers */
 int ctl_settle(int argc, char **argv);    /* settle.c: a month's settlement from trivsel-ordering */
 int ctl_orders(int argc, char **argv);    /* orders.c: trivsel-ordering's orders */
+int ctl_docs(int argc, char **argv);      /* docs.c: a child's trivselslineal progress */
 int ctl_publish(int argc, char **argv); /* publish.c, tail.c, status.c: the broker commands */
 int ctl_tail(int argc, char **argv);
 int ctl_status(int argc, char **argv);

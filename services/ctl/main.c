@@ -15,6 +15,7 @@ static const ctl_command_t commands[] = {
     {"catalogue", "offers for trivsel-ordering's catalogue: load FILE", ctl_catalogue},
     {"settle", "a month's settlement of the orders: settle YYYY-MM [--csv DIR]", ctl_settle},
     {"orders", "trivsel-ordering's orders: list [--unaccepted]", ctl_orders},
+    {"docs", "a child's trivselslineal scores per area over time: progress CPR [--svg FILE]", ctl_docs},
     {"publish", "publish one event from a JSON file and wait until it is stored", ctl_publish},
     {"tail", "print the events on a subject pattern as JSON lines", ctl_tail},
     {"status", "the broker's log position, subscriptions and clients (operators)", ctl_status},
