@@ -72,6 +72,12 @@ static const tr_event_type_t catalogue[] = {
      &trivsel__assessment__followup_overdue__descriptor, OUT, ONE},
     {"assessment.event.refused", "trivsel.assessment.EventRefused",
      &trivsel__assessment__event_refused__descriptor, OUT, ONE},
+    {"assessment.plan.due", "trivsel.assessment.PlanDue",
+     &trivsel__assessment__plan_due__descriptor, OUT, ONE},
+    {"assessment.appeal.due", "trivsel.assessment.AppealDue",
+     &trivsel__assessment__appeal_due__descriptor, OUT, ONE},
+    {"assessment.appeal.expired", "trivsel.assessment.AppealExpired",
+     &trivsel__assessment__appeal_expired__descriptor, OUT, ONE},
 
     /* ordering */
     {"ordering.offer.published", "trivsel.ordering.OfferPublished",

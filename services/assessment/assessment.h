@@ -11,7 +11,8 @@
  *   conversation.c  assessment.child_conversation.recorded: the børnesamtale or why not
  *   phases.c        the case's state and casework phase, and which event fits which phase
  *   decision.c      assessment.decision.made -> assessment.decision.registered, and the
- *                   decision's deadlines (plan overdue, follow-up due / overdue)
+ *                   decision's deadlines (appeal due / expired, plan due / overdue,
+ *                   follow-up due / overdue)
  *   plan.c          assessment.plan.recorded: barnets plan and held follow-ups
  *   deadlines.c     the deadline engine: one timer, claims with FOR UPDATE SKIP LOCKED
  *   dates.c         the deadlines as pure functions of the events' timestamps
@@ -57,6 +58,8 @@ typedef struct asm_out {
 typedef struct asm_settings {
     int64_t investigation_warning_ms; /* investigation.due_soon this long before the due day ends */
     int64_t followup_warning_ms;      /* followup.due this long before the follow-up day ends */
+    int64_t plan_warning_ms;          /* plan.due this long before the plan's due day ends */
+    int64_t appeal_warning_ms;        /* appeal.due this long before the appeal deadline ends */
     int64_t clock_skew_ms;            /* how far in the future a sender's timestamp may lie */
     const char *intake_principal;     /* who may publish intake.underretning.registered */
 } asm_settings_t;
@@ -202,8 +205,8 @@ int asm_investigation_open(asm_work_t *w, const asm_opening_t *o);
 /* One claimed deadline row, with what its event needs. Strings borrowed from the query result. */
 typedef struct asm_due {
     int64_t id;
-    const char *kind; /* investigation_due_soon, investigation_overdue, plan_overdue, followup_due,
-                         followup_overdue */
+    const char *kind; /* investigation_due_soon, investigation_overdue, plan_due, plan_overdue,
+                         followup_due, followup_overdue, appeal_due, appeal_expired */
     const char *case_id, *municipality;
     const char *investigation_id, *decision_id;
     const char *due_date; /* "YYYY-MM-DD" */

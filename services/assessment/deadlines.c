@@ -216,7 +216,8 @@ static void claimed_cb(PGresult *res, const char *error, void *arg)
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)due.id);
         bool warning = strcmp(due.kind, "investigation_due_soon") == 0 ||
-                       strcmp(due.kind, "followup_due") == 0;
+                       strcmp(due.kind, "followup_due") == 0 ||
+                       strcmp(due.kind, "plan_due") == 0 || strcmp(due.kind, "appeal_due") == 0;
         tr_date_t due_date;
         if (warning && tr_calendar_parse_date(due.due_date, &due_date, NULL) == 0 &&
             asm_overdue_at(due_date) * ASM_US_PER_SECOND <= now_us) {

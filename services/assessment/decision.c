@@ -5,11 +5,13 @@
  * unless the triage found acute measures needed (phases.c).
  *
  * assessment.decision.registered carries what follows from it:
- *   - the appeal deadline: notified + 4 weeks, moved to the next hverdag. No event announces it
- *     (EVENTS.md has none): it is stored and shown by `trivselctl case show`;
+ *   - the appeal deadline: notified + 4 weeks, moved to the next hverdag:
+ *     assessment.appeal.due a configurable time before it ends, assessment.appeal.expired when
+ *     it has passed (the decision is final unless an appeal was received; no event tells this
+ *     service of an appeal, so it always fires);
  *   - barnets plan (§§91-92), due 3 months after the decision for a granted §32 measure or
- *     placement: assessment.plan.overdue if no plan is recorded by then (EVENTS.md has no
- *     "plan due" event);
+ *     placement: assessment.plan.due a configurable time before, assessment.plan.overdue if no
+ *     plan is recorded by then (recording it closes both);
  *   - the first follow-up (§95): 3 months after the earliest measure starts, or when an
  *     investigation running alongside ends if that is earlier: assessment.followup.due a
  *     configurable time before, assessment.followup.overdue after, unless a follow-up is
@@ -31,13 +33,26 @@ static const char decision_sql[] =
     " LEFT JOIN assessment.decision d ON d.decision_id = $1"
     " LEFT JOIN assessment.investigation i ON i.investigation_id = $2::uuid";
 
-static int queue_deadlines(asm_work_t *w, const char *decision_id, bool plan_required,
-                           tr_date_t plan_due, bool followup, tr_date_t followup_due)
+static int queue_deadlines(asm_work_t *w, const char *decision_id, tr_date_t appeal,
+                           bool plan_required, tr_date_t plan_due, bool followup,
+                           tr_date_t followup_due)
 {
     const asm_settings_t *s = &w->a->settings;
     char due[TR_CALENDAR_DATE_LEN], soon_at[40], overdue_at[40];
     int rc = 0;
-    if (followup) {
+    {
+        asm_date_text(appeal, due);
+        asm_us_text(asm_warning_at(appeal, s->appeal_warning_ms) * ASM_US_PER_SECOND, soon_at);
+        asm_us_text(asm_overdue_at(appeal) * ASM_US_PER_SECOND, overdue_at);
+        const char *values[5] = {decision_id, due, w->sag.case_id, soon_at, overdue_at};
+        rc = tr_handling_query(
+            w->h,
+            "INSERT INTO assessment.deadline (kind, case_id, decision_id, due_date, due_at)"
+            " VALUES ('appeal_due', $3, $1, $2::date, $4::timestamptz),"
+            "        ('appeal_expired', $3, $1, $2::date, $5::timestamptz)",
+            5, values, NULL, NULL);
+    }
+    if (rc == 0 && followup) {
         asm_date_text(followup_due, due);
         asm_us_text(asm_warning_at(followup_due, s->followup_warning_ms) * ASM_US_PER_SECOND,
                     soon_at);
@@ -55,13 +70,15 @@ static int queue_deadlines(asm_work_t *w, const char *decision_id, bool plan_req
     }
     if (rc == 0 && plan_required) {
         asm_date_text(plan_due, due);
+        asm_us_text(asm_warning_at(plan_due, s->plan_warning_ms) * ASM_US_PER_SECOND, soon_at);
         asm_us_text(asm_overdue_at(plan_due) * ASM_US_PER_SECOND, overdue_at);
-        const char *values[4] = {decision_id, due, w->sag.case_id, overdue_at};
+        const char *values[5] = {decision_id, due, w->sag.case_id, soon_at, overdue_at};
         rc = tr_handling_query(
             w->h,
             "INSERT INTO assessment.deadline (kind, case_id, decision_id, due_date, due_at)"
-            " VALUES ('plan_overdue', $3, $1, $2::date, $4::timestamptz)",
-            4, values, NULL, NULL);
+            " VALUES ('plan_due', $3, $1, $2::date, $4::timestamptz),"
+            "        ('plan_overdue', $3, $1, $2::date, $5::timestamptz)",
+            5, values, NULL, NULL);
     }
     return rc;
 }
@@ -183,7 +200,8 @@ static void decision_decide(asm_work_t *w)
             8, mv, NULL, NULL);
     }
     if (rc == 0)
-        rc = queue_deadlines(w, m->decision_id, plan_required, plan_due, followup, followup_due);
+        rc = queue_deadlines(w, m->decision_id, appeal, plan_required, plan_due, followup,
+                             followup_due);
     /* With an investigation running alongside, the case is still being informed. */
     if (rc == 0 && !parallel)
         rc = asm_phase_set(w, m->case_id, ASM_PHASE_DECIDED);
@@ -371,6 +389,39 @@ int asm_decision_deadline_event(const asm_due_t *d, asm_out_t out, const char *e
     caseworker.name = (char *)d->caseworker_name;
     caseworker.team = (char *)d->team;
     Trivsel__Employee *cw = d->caseworker_id[0] || d->caseworker_name[0] ? &caseworker : NULL;
+    if (strcmp(d->kind, "plan_due") == 0) {
+        Trivsel__Assessment__PlanDue m = TRIVSEL__ASSESSMENT__PLAN_DUE__INIT;
+        m.decision_id = (char *)d->decision_id;
+        m.case_id = (char *)d->case_id;
+        m.plan_due_date = (char *)d->due_date;
+        m.caseworker = cw;
+        m.team = (char *)d->team;
+        m.abuse_case = d->abuse_case;
+        return asm_emit(out, event_id, "assessment.plan.due", d->municipality, d->case_id,
+                        d->due_at_us, &m.base, err);
+    }
+    if (strcmp(d->kind, "appeal_due") == 0) {
+        Trivsel__Assessment__AppealDue m = TRIVSEL__ASSESSMENT__APPEAL_DUE__INIT;
+        m.decision_id = (char *)d->decision_id;
+        m.case_id = (char *)d->case_id;
+        m.appeal_deadline = (char *)d->due_date;
+        m.caseworker = cw;
+        m.team = (char *)d->team;
+        m.abuse_case = d->abuse_case;
+        return asm_emit(out, event_id, "assessment.appeal.due", d->municipality, d->case_id,
+                        d->due_at_us, &m.base, err);
+    }
+    if (strcmp(d->kind, "appeal_expired") == 0) {
+        Trivsel__Assessment__AppealExpired m = TRIVSEL__ASSESSMENT__APPEAL_EXPIRED__INIT;
+        m.decision_id = (char *)d->decision_id;
+        m.case_id = (char *)d->case_id;
+        m.appeal_deadline = (char *)d->due_date;
+        m.caseworker = cw;
+        m.team = (char *)d->team;
+        m.abuse_case = d->abuse_case;
+        return asm_emit(out, event_id, "assessment.appeal.expired", d->municipality, d->case_id,
+                        d->due_at_us, &m.base, err);
+    }
     if (strcmp(d->kind, "plan_overdue") == 0) {
         Trivsel__Assessment__PlanOverdue m = TRIVSEL__ASSESSMENT__PLAN_OVERDUE__INIT;
         m.decision_id = (char *)d->decision_id;

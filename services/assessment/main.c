@@ -25,6 +25,10 @@ static const tr_config_var_t vars[] = {
      "assessment.investigation.due_soon this long before the investigation's 4 months end"},
     {"TRIVSEL_ASSESSMENT_FOLLOWUP_WARNING", TR_CONFIG_DURATION, "14d", NULL,
      "assessment.followup.due this long before the follow-up's date ends"},
+    {"TRIVSEL_ASSESSMENT_PLAN_WARNING", TR_CONFIG_DURATION, "14d", NULL,
+     "assessment.plan.due this long before barnets plan's due date ends"},
+    {"TRIVSEL_ASSESSMENT_APPEAL_WARNING", TR_CONFIG_DURATION, "7d", NULL,
+     "assessment.appeal.due this long before a decision's appeal deadline ends"},
     {"TRIVSEL_ASSESSMENT_CLOCK_SKEW", TR_CONFIG_DURATION, "5m", NULL,
      "how far in the future a sender's timestamp may lie (its clock may be ahead)"},
     {"TRIVSEL_ASSESSMENT_INTAKE_PRINCIPAL", TR_CONFIG_STRING, "intake", NULL,
@@ -124,6 +128,9 @@ static int start(tr_daemon_t *d, void *arg)
         tr_config_duration_ms(cfg, "TRIVSEL_ASSESSMENT_INVESTIGATION_WARNING");
     a->settings.followup_warning_ms = tr_config_duration_ms(cfg,
                                                             "TRIVSEL_ASSESSMENT_FOLLOWUP_WARNING");
+    a->settings.plan_warning_ms = tr_config_duration_ms(cfg, "TRIVSEL_ASSESSMENT_PLAN_WARNING");
+    a->settings.appeal_warning_ms = tr_config_duration_ms(cfg,
+                                                          "TRIVSEL_ASSESSMENT_APPEAL_WARNING");
     a->settings.clock_skew_ms = tr_config_duration_ms(cfg, "TRIVSEL_ASSESSMENT_CLOCK_SKEW");
     a->settings.intake_principal = tr_config_string(cfg, "TRIVSEL_ASSESSMENT_INTAKE_PRINCIPAL");
     /* assessment.event.refused is not in EVENTS.md yet: refusals are recorded in
@@ -170,6 +177,8 @@ static int start(tr_daemon_t *d, void *arg)
     tr_log_info("assessment started",
                 TR_LOG_INT("investigation_warning_ms", a->settings.investigation_warning_ms),
                 TR_LOG_INT("followup_warning_ms", a->settings.followup_warning_ms),
+                TR_LOG_INT("plan_warning_ms", a->settings.plan_warning_ms),
+                TR_LOG_INT("appeal_warning_ms", a->settings.appeal_warning_ms),
                 TR_LOG_STR("intake_principal", a->settings.intake_principal),
                 TR_LOG_INT("refusals_published", a->announce_refusals));
     return 0;

@@ -115,7 +115,7 @@ static void plan_decide(asm_work_t *w)
         rc = tr_handling_query(
             w->h,
             "UPDATE assessment.deadline SET closed_at = now(), closed_reason = 'plan_recorded'"
-            " WHERE decision_id = $1 AND kind = 'plan_overdue' AND fired_at IS NULL"
+            " WHERE decision_id = $1 AND kind IN ('plan_due', 'plan_overdue') AND fired_at IS NULL"
             " AND closed_at IS NULL",
             1, v, NULL, NULL);
     }

@@ -517,10 +517,11 @@ static void open_deadlines(view_t *v, const char *case_id)
         "  FROM assessment.followup f JOIN assessment.decision d ON d.decision_id = f.decision_id"
         "  WHERE d.case_id = $1 AND f.held_at IS NULL"
         " UNION ALL"
-        " SELECT 'appeal deadline (no event), decision ' || d.decision_id, "
+        " SELECT 'appeal deadline (klagefrist), decision ' || d.decision_id, "
         "to_char(d.appeal_deadline, 'YYYY-MM-DD'),"
-        "  NULL, 'passed'"
-        "  FROM assessment.decision d WHERE d.case_id = $1";
+        "  NULL, 'passed: the decision is final unless an appeal came'"
+        "  FROM assessment.decision d WHERE d.case_id = $1"
+        "   AND d.appeal_deadline >= (now() AT TIME ZONE 'Europe/Copenhagen')::date";
     static const char intake_sql[] =
         "SELECT 'triage (24 hours), underretning ' || u.id, NULL, extract(epoch FROM "
         "u.triage_due_at)::bigint,"

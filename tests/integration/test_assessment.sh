@@ -180,11 +180,23 @@ decision() { # ID CASE NOTIFIED_AT [INVESTIGATION]
  "partshoeringDoneAt": "2025-11-20T09:00:00Z", "notifiedAt": "$3", "klagevejledningGiven": true}
 J
 }
+refused_before=$(sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.event.refused'")
 decision d-a1 case-a 2025-11-26T10:00:00Z "$inv_a" | pub casesys assessment.decision.made a-d0 case-a
 check_eq "a decision before the investigation is concluded is refused" "$(handled a-d0)" \
     "refused: investigation_not_concluded"
 check_eq "... saying why" "$(problem a-d0)" \
     "the børnefaglig undersøgelse $inv_a is not concluded (phase: sagen oplyses): a decision must wait for its conclusion unless the triage found acute measures needed"
+check_eq "... and one assessment.event.refused is published for it" \
+    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.event.refused'" $((refused_before + 1)))" \
+    $((refused_before + 1))
+ev=$(events assessment.event.refused $((refused_before + 1)) | grep -F '"refusedEventId":"a-d0"')
+check_eq "... exactly one, naming the refused event, its subject, publisher and case" \
+    "$(grep -c . <<<"$ev") $(field refusedSubject <<<"$ev") $(field refusedPublisher <<<"$ev") $(field caseId <<<"$ev")" \
+    "1 assessment.decision.made casesys case-a"
+check_eq "... with the reason" \
+    "$(field field <<<"$ev")|$(field code <<<"$ev")|$(field problem <<<"$ev")" \
+    "investigation_id|investigation_not_concluded|the børnefaglig undersøgelse $inv_a is not concluded (phase: sagen oplyses): a decision must wait for its conclusion unless the triage found acute measures needed"
+check_eq "... in the case's phase" "$(field phase <<<"$ev")" CASE_PHASE_INFORMED
 conclusion() { # INVESTIGATION CASE [FORELOEBIG_AT]
     printf '{"investigationId": "%s", "caseId": "%s", "concludedAt": "2024-03-05T13:00:00Z",
              "concludedBy": {"id": "ABJ"}, "outcome": "CONCLUSION_SUPPORT_NEEDED",
@@ -230,6 +242,16 @@ ev=$(events assessment.followup.overdue 1)
 check_eq "... the follow-up is the first, due 2026-03-01" \
     "$(field decisionId <<<"$ev") $(field followupDueDate <<<"$ev") $(grep -o '"firstFollowup":true' <<<"$ev")" \
     'd-a1 2026-03-01 "firstFollowup":true'
+check_eq "the appeal deadline passed long ago: assessment.appeal.expired at once, once" \
+    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.appeal.expired' AND correlation_id = 'case-a'" 1)" 1
+ev=$(events assessment.appeal.expired 1)
+check_eq "... for decision d-a1, deadline 2025-12-29, occurred at the end of that day (Danish time)" \
+    "$(field decisionId <<<"$ev") $(field caseId <<<"$ev") $(field appealDeadline <<<"$ev") $(field occurredAt <<<"$ev")" \
+    "d-a1 case-a 2025-12-29 2025-12-29T23:00:00Z"
+check_eq "... and no appeal.due or plan.due after the fact (closed as superseded)" \
+    "$(count_events assessment.appeal.due case-a):$(count_events assessment.plan.due case-a):$(sql "SELECT string_agg(kind || '=' || closed_reason, ',' ORDER BY kind)
+       FROM assessment.deadline WHERE decision_id = 'd-a1' AND kind IN ('appeal_due', 'plan_due')")" \
+    "0:0:appeal_due=superseded,plan_due=superseded"
 decision d-a1 case-a 2025-11-26T10:00:00Z | pub casesys assessment.decision.made a-d2 case-a
 check_eq "the same decision again is refused" "$(handled a-d2)" "refused: decision_exists"
 pub casesys assessment.decision.made a-d3 case-a <<'J'
@@ -354,6 +376,46 @@ check_eq "... the next follow-up is scheduled, and the case is in phase 'followe
 $(sql "SELECT phase FROM assessment.sag WHERE case_id = 'case-d'")" "1
 followed_up"
 
+# --- case F: barnets plan due in a few days, the appeal deadline ending within the week ---------
+# Decided 3 months before a plan due date 4-5 days ahead (a day of the month up to 28); notified
+# 4 weeks before the first weekday after today, so the appeal deadline is that day (or, on a
+# holiday, the next hverdag, as assessment.decision.registered says).
+plan_f=$(date -d "$today +5 days" +%F)
+day=$((10#${plan_f:8:2}))
+[ "$day" -gt 28 ] && plan_f=$(date -d "$plan_f -$((day - 28)) days" +%F)
+appeal_f=$(date -d "$today +1 day" +%F)
+while [ "$(date -d "$appeal_f" +%u)" -gt 5 ]; do appeal_f=$(date -d "$appeal_f +1 day" +%F); done
+decided_f="$(date -d "$plan_f -3 months" +%F)T10:00:00Z"
+notified_f="$(date -d "$appeal_f -28 days" +%F)T10:00:00Z"
+pub intake intake.underretning.registered f-reg case-f <<J
+{"underretningId": "u-f1", "caseId": "case-f", "child": {"cpr": "0202104003"}, "receivedAt": "$(date -d "$plan_f -3 months -1 day" +%F)T09:00:00Z"}
+J
+pub casesys intake.triage.completed f-tri case-f <<J
+{"underretningId": "u-f1", "outcome": "TRIAGE_OUTCOME_BOERNEFAGLIG_UNDERSOEGELSE", "triagedAt": "$(date -d "$plan_f -3 months -1 day" +%F)T12:00:00Z",
+ "childInDanger": true, "acuteMeasuresNeeded": true, "acuteMeasures": "akut familiebehandling"}
+J
+handled f-tri >/dev/null
+decision d-f1 case-f "$decided_f" "" "$(date -d "$today +30 days" +%F)" |
+    sed "s/\"notifiedAt\": \"[^\"]*\"/\"notifiedAt\": \"$notified_f\"/" | pub casesys assessment.decision.made f-d1 case-f
+check_eq "a decision made $decided_f, notified $notified_f is registered" "$(handled f-d1)" applied
+ev=$(events assessment.decision.registered 4 | grep -F '"decisionId":"d-f1"')
+check_eq "... barnets plan due $plan_f" "$(field planDueDate <<<"$ev")" "$plan_f"
+appeal_f_reg=$(field appealDeadline <<<"$ev")
+check "... the appeal deadline $appeal_f_reg is 4 weeks after notification or the next hverdag after" \
+    test "$(date -d "$appeal_f_reg" +%s)" -ge "$(date -d "$appeal_f" +%s)" -a "$(date -d "$appeal_f_reg" +%s)" -le "$(date -d "$appeal_f +6 days" +%s)"
+check_eq "within 14 days of the plan's due date: assessment.plan.due at once, once" \
+    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.plan.due' AND correlation_id = 'case-f'" 1)" 1
+ev=$(events assessment.plan.due 1)
+check_eq "... for decision d-f1, naming the due date" \
+    "$(field decisionId <<<"$ev") $(field caseId <<<"$ev") $(field planDueDate <<<"$ev")" "d-f1 case-f $plan_f"
+check_eq "within 7 days of the appeal deadline's end: assessment.appeal.due at once, once" \
+    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.appeal.due' AND correlation_id = 'case-f'" 1)" 1
+ev=$(events assessment.appeal.due 1)
+check_eq "... for decision d-f1, naming the deadline" \
+    "$(field decisionId <<<"$ev") $(field caseId <<<"$ev") $(field appealDeadline <<<"$ev")" "d-f1 case-f $appeal_f_reg"
+check_eq "... and neither plan.overdue nor appeal.expired yet" \
+    "$(count_events assessment.plan.overdue case-f):$(count_events assessment.appeal.expired case-f)" "0:0"
+
 # --- refusals are counted -----------------------------------------------------------------------
 port=$(grep -o '"msg":"http endpoint listening".*"port":[0-9]*' "$T/assessment.log" | tail -n 1 | grep -o '[0-9]*$')
 check "refusals are counted in /metrics" \
@@ -384,6 +446,8 @@ check_eq "... each registration handled once between them" \
     "$(sql "SELECT count(*) FROM assessment.investigation WHERE case_id LIKE 'case-e%'")" 5
 check_eq "... and nothing fired before fired again after the restart" \
     "$(sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.investigation.overdue' AND correlation_id = 'case-a'")" 1
+check_eq "... nor the appeal and plan events (appeal.expired case-a, plan.due and appeal.due case-f)" \
+    "$(count_events assessment.appeal.expired case-a) $(count_events assessment.plan.due case-f) $(count_events assessment.appeal.due case-f)" "1 1 1"
 
 # --- trivselctl case show ----------------------------------------------------------------------
 env "${ADMIN_ENV[@]}" "$BIN/trivselctl" case show 080317-4127 >"$T/show" 2>"$T/show.err"

@@ -40,6 +40,9 @@ static const struct {
     {"assessment.followup.due", "trivsel.assessment.FollowupDue", false, false},
     {"assessment.followup.overdue", "trivsel.assessment.FollowupOverdue", false, false},
     {"assessment.event.refused", "trivsel.assessment.EventRefused", false, false},
+    {"assessment.plan.due", "trivsel.assessment.PlanDue", false, false},
+    {"assessment.appeal.due", "trivsel.assessment.AppealDue", false, false},
+    {"assessment.appeal.expired", "trivsel.assessment.AppealExpired", false, false},
     {"ordering.offer.published", "trivsel.ordering.OfferPublished", true, false},
     {"ordering.order.requested", "trivsel.ordering.OrderRequested", true, false},
     {"ordering.order.placed.*", "trivsel.ordering.OrderPlaced", false, true},
@@ -99,7 +102,7 @@ static void test_table_is_exactly_the_events(void)
     size_t n = 0;
     const tr_event_type_t *all = tr_catalogue_all(&n);
     CHECK_INT_EQ(n, EVENTS_N);
-    CHECK_INT_EQ(n, 45);
+    CHECK_INT_EQ(n, 48);
     for (size_t i = 0; i < n && i < EVENTS_N; i++) {
         CHECK_STR_EQ(all[i].subject, events[i].subject);
         for (size_t j = i + 1; j < n; j++) {
@@ -177,7 +180,8 @@ static void test_unknown_subjects(void)
     CHECK(tr_catalogue_by_subject("Intake.Underretning.Received") == NULL);
     CHECK(tr_catalogue_by_subject("intake.underretning.*") == NULL);
     CHECK(tr_catalogue_by_subject("intake.>") == NULL);
-    CHECK(tr_catalogue_by_subject("assessment.plan.due") == NULL);
+    CHECK(tr_catalogue_by_subject("assessment.plan.due.45424421") == NULL);
+    CHECK(tr_catalogue_by_subject("assessment.plan.soon") == NULL);
     CHECK(tr_catalogue_by_type("") == NULL);
     CHECK(tr_catalogue_by_type("UnderretningReceived") == NULL);
     CHECK(tr_catalogue_by_type("trivsel.Envelope") == NULL);
