@@ -568,7 +568,7 @@ static void open_deadlines(view_t *v, const char *case_id)
     if (kept == 0)
         printf("  none\n");
     else
-        printf("  %-22s  %-70s  %s\n", "DUE (DANISH TIME)", "WHAT", "STATE");
+        printf("  %-22s  %-78s  %s\n", "DUE (DANISH TIME)", "WHAT", "STATE");
     if (rows)
         qsort(rows, (size_t)kept, sizeof *rows, by_due);
     for (int i = 0; i < kept; i++) {
@@ -583,7 +583,10 @@ static void open_deadlines(view_t *v, const char *case_id)
             snprintf(state, sizeof state, "overdue by %s:%s", left, r->note + 8);
         else
             snprintf(state, sizeof state, "%s by %s", r->note, left);
-        printf("  %-22s  %-70s  %s\n", due, r->what, state);
+        /* pad() counts characters, not bytes: "børnefaglig" must not shift the column. */
+        printf("  %-22s  ", due);
+        pad(r->what, 78);
+        printf("  %s\n", state);
     }
     free(rows);
 }
