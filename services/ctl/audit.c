@@ -17,31 +17,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-static PGconn *connect_admin(void)
-{
-    tr_error_t err = {0};
-    char password[256] = "";
-    tr_config_t *cfg = ctl_database_config();
-    PGconn *conn = NULL;
-    if (!cfg)
-        return NULL;
-    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
-        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password, &err) < 0) {
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
-                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
-                            .password = password,
-                            .application_name = "trivselctl audit"};
-    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-out:
-    memset(password, 0, sizeof password);
-    tr_config_destroy(&cfg);
-    return conn;
-}
-
 static int verify(PGconn *conn)
 {
     /* hex of the hash each row must point back to: 32 zero bytes before the first */
@@ -108,7 +83,7 @@ int ctl_audit(int argc, char **argv)
         return usage(stdout);
     if (argc != 2 || strcmp(argv[1], "verify") != 0)
         return usage(stderr);
-    PGconn *conn = connect_admin();
+    PGconn *conn = ctl_database_connect("trivselctl audit");
     if (!conn)
         return 1;
     int rc = verify(conn);

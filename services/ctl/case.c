@@ -38,32 +38,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-static PGconn *connect_db(void)
-{
-    tr_error_t err = {0};
-    char password[256] = "";
-    PGconn *conn = NULL;
-    tr_config_t *cfg = ctl_database_config();
-    if (!cfg)
-        return NULL;
-    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
-        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password,
-                            &err) < 0) {
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
-                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
-                            .password = password,
-                            .application_name = "trivselctl case"};
-    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-out:
-    memset(password, 0, sizeof password);
-    tr_config_destroy(&cfg);
-    return conn;
-}
-
 /* One parameterised statement; NULL (with PostgreSQL's message printed) on failure. */
 static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *values,
                        ExecStatusType want)
@@ -655,7 +629,7 @@ static int show(const char *cpr_text, const char *municipality)
                 municipality);
         return 2;
     }
-    PGconn *conn = connect_db();
+    PGconn *conn = ctl_database_connect("trivselctl case");
     if (!conn)
         return 1;
     int rc = 1;

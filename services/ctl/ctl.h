@@ -24,13 +24,14 @@ int ctl_publish(int argc, char **argv); /* publish.c, tail.c, status.c: the brok
 int ctl_tail(int argc, char **argv);
 int ctl_status(int argc, char **argv);
 
-/* The database variables trivselctl reads (URL, user, password file), loaded and validated;
- * prints the error and returns NULL when one is wrong. */
+/* database.c: the database variables trivselctl reads (URL, user, password file), loaded and
+ * validated; prints the error and returns NULL when one is wrong. */
 tr_config_t *ctl_database_config(void);
 
-/* orders.c: a blocking connection as those variables say (the admin's); prints the problem and
- * returns NULL when it fails. The caller closes it with PQfinish. */
+/* database.c: a blocking connection as those variables say (the admin's), named
+ * application_name in pg_stat_activity; prints the problem and returns NULL when it fails.
+ * The caller closes it with PQfinish. */
 typedef struct pg_conn PGconn;
-PGconn *ctl_orders_connect(void);
+PGconn *ctl_database_connect(const char *application_name);
 
 #endif

@@ -374,7 +374,7 @@ static int progress(const char *cpr_text, const char *svg)
     }
     char formatted[TR_CPR_FORMAT_MAX];
     tr_cpr_format(&cpr, formatted);
-    PGconn *conn = ctl_orders_connect();
+    PGconn *conn = ctl_database_connect("trivselctl");
     if (!conn)
         return 1;
     int rc = 1;

@@ -35,32 +35,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-static PGconn *connect_db(void)
-{
-    tr_error_t err = {0};
-    char password[256] = "";
-    PGconn *conn = NULL;
-    tr_config_t *cfg = ctl_database_config();
-    if (!cfg)
-        return NULL;
-    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
-        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password,
-                            &err) < 0) {
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
-                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
-                            .password = password,
-                            .application_name = "trivselctl"};
-    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-out:
-    memset(password, 0, sizeof password);
-    tr_config_destroy(&cfg);
-    return conn;
-}
-
 /* "2 d 3 h", "3 h 59 m", "12 m", "0 m" */
 static void format_span(int64_t seconds, char *buf, size_t len)
 {
@@ -101,7 +75,7 @@ static const char list_sql[] =
 
 static int list(bool overdue, int64_t within_ms, const char *municipality)
 {
-    PGconn *conn = connect_db();
+    PGconn *conn = ctl_database_connect("trivselctl intake");
     if (!conn)
         return 1;
     const char *values[1] = {municipality};

@@ -69,31 +69,6 @@ static int generate(const char *name, const char *dir, char public_key[41])
     return rc;
 }
 
-static PGconn *admin(void)
-{
-    tr_error_t err = {0};
-    char password[256] = "";
-    tr_config_t *cfg = ctl_database_config();
-    if (!cfg)
-        return NULL;
-    PGconn *conn = NULL;
-    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
-        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password, &err) < 0) {
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
-                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
-                            .password = password,
-                            .application_name = "trivselctl"};
-    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-out:
-    memset(password, 0, sizeof password);
-    tr_config_destroy(&cfg);
-    return conn;
-}
-
 /* Runs one parameterised statement; prints PostgreSQL's message on failure. */
 static PGresult *exec(PGconn *conn, const char *sql, int n, const char *const *values, ExecStatusType want)
 {
@@ -109,7 +84,7 @@ static PGresult *exec(PGconn *conn, const char *sql, int n, const char *const *v
 static int register_principal(const char *name, const char *kind, const char *cvr, const char *public_key,
                               const char **publish, int npublish, const char **subscribe, int nsubscribe)
 {
-    PGconn *conn = admin();
+    PGconn *conn = ctl_database_connect("trivselctl keys");
     if (!conn)
         return 1;
     int rc = 1;
@@ -228,7 +203,7 @@ static int keys_new(int argc, char **argv)
 
 static int set_enabled(const char *name, bool enabled)
 {
-    PGconn *conn = admin();
+    PGconn *conn = ctl_database_connect("trivselctl keys");
     if (!conn)
         return 1;
     const char *v[2] = {name, enabled ? "t" : "f"};
@@ -252,7 +227,7 @@ static int set_enabled(const char *name, bool enabled)
 
 static int list(void)
 {
-    PGconn *conn = admin();
+    PGconn *conn = ctl_database_connect("trivselctl keys");
     if (!conn)
         return 1;
     PGresult *res = exec(conn,

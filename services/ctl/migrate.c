@@ -8,47 +8,6 @@
 #include "migrate.h"
 #include "pg.h"
 
-static const tr_config_var_t db_vars[] = {
-    {"TRIVSEL_DATABASE_URL", TR_CONFIG_STRING, NULL, NULL,
-     "PostgreSQL connection URL or libpq string, without the password"},
-    {"TRIVSEL_DATABASE_USER", TR_CONFIG_STRING, "", NULL, "database role to log in as"},
-    {"TRIVSEL_DATABASE_PASSWORD_FILE", TR_CONFIG_FILE, "", NULL, "file holding that role's password"},
-};
-
-tr_config_t *ctl_database_config(void)
-{
-    tr_config_t *cfg = NULL;
-    tr_error_t err = {0};
-    if (tr_config_load(db_vars, sizeof db_vars / sizeof db_vars[0], tr_config_getenv, NULL, &cfg, &err) < 0)
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-    return cfg;
-}
-
-static PGconn *connect_admin(void)
-{
-    tr_error_t err = {0};
-    char password[256] = "";
-    PGconn *conn = NULL;
-    tr_config_t *cfg = ctl_database_config();
-    if (!cfg)
-        return NULL;
-    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
-        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password, &err) < 0) {
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
-                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
-                            .password = password,
-                            .application_name = "trivselctl"};
-    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-out:
-    memset(password, 0, sizeof password);
-    tr_config_destroy(&cfg);
-    return conn;
-}
-
 /* Sets the password of every role trivsel_<x> for which DIR/trivsel_<x>.password exists. */
 static int set_passwords(PGconn *conn, const char *dir)
 {
@@ -109,7 +68,7 @@ int ctl_migrate(int argc, char **argv)
             return 2;
         }
     }
-    PGconn *conn = connect_admin();
+    PGconn *conn = ctl_database_connect("trivselctl migrate");
     if (!conn)
         return 1;
     tr_error_t err = {0};

@@ -10,32 +10,6 @@
 #include "money.h"
 #include "pg.h"
 
-PGconn *ctl_orders_connect(void)
-{
-    tr_error_t err = {0};
-    char password[256] = "";
-    tr_config_t *cfg = ctl_database_config();
-    PGconn *conn = NULL;
-    if (!cfg)
-        return NULL;
-    if (tr_config_string(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE")[0] &&
-        tr_config_read_file(cfg, "TRIVSEL_DATABASE_PASSWORD_FILE", password, sizeof password,
-                            &err) < 0) {
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    tr_pg_options_t opts = {.url = tr_config_string(cfg, "TRIVSEL_DATABASE_URL"),
-                            .user = tr_config_string(cfg, "TRIVSEL_DATABASE_USER"),
-                            .password = password,
-                            .application_name = "trivselctl"};
-    if (!(conn = tr_pg_connect_blocking(&opts, &err)))
-        fprintf(stderr, "trivselctl: %s\n", err.message);
-out:
-    memset(password, 0, sizeof password);
-    tr_config_destroy(&cfg);
-    return conn;
-}
-
 static int usage(FILE *out)
 {
     fprintf(out,
@@ -52,7 +26,7 @@ static int usage(FILE *out)
 
 static int list(bool unaccepted, const char *municipality)
 {
-    PGconn *conn = ctl_orders_connect();
+    PGconn *conn = ctl_database_connect("trivselctl orders");
     if (!conn)
         return 1;
     const char *v[2] = {unaccepted ? "true" : "false", municipality};

@@ -302,7 +302,7 @@ int ctl_settle(int argc, char **argv)
         return 1;
     }
 
-    PGconn *conn = ctl_orders_connect();
+    PGconn *conn = ctl_database_connect("trivselctl");
     if (!conn)
         return 1;
     int rc = 1;
