@@ -19,8 +19,7 @@
 #include "pbjson.h"
 
 #define DEFAULT_TIMEOUT "30s"
-/* proto/trivsel/envelope.proto: 1-100 characters. */
-#define EVENT_ID_MAX 100
+#define EVENT_ID_MAX CTL_EVENT_ID_MAX
 
 static const tr_config_var_t publish_vars[] = {
     {"TRIVSEL_MUNICIPALITY", TR_CONFIG_STRING, "", NULL,
@@ -28,12 +27,8 @@ static const tr_config_var_t publish_vars[] = {
 };
 
 typedef struct publish_args {
-    const char *subject;
+    ctl_envelope_args_t envelope; /* the subject and the options; NULL when not given */
     const char *file;
-    /* Options; NULL when not given. */
-    const char *municipality;
-    const char *correlation_id;
-    const char *event_id;
     const char *timeout;
 } publish_args_t;
 
@@ -176,29 +171,35 @@ payload_type_cb(const ProtobufCMessage *parent, const ProtobufCFieldDescriptor *
     return NULL;
 }
 
-/* Builds the serialized envelope from the JSON text of the file called name. Prints the
- * problem and returns -1 when the file is not a valid event; *bytes is the caller's to free. */
-static int build_envelope(const publish_args_t *a, const char *name, const char *text, size_t len,
-                          const char *default_municipality, uint8_t **bytes, size_t *nbytes,
-                          char event_id[EVENT_ID_MAX + 1])
+/* Parses the JSON text of the file called name. Prints the problem and returns NULL when it is
+ * not a JSON object; the caller decrefs it. */
+static json_t *parse_json(const char *name, const char *text, size_t len)
 {
     json_error_t jerr;
-    tr_error_t err = {0};
-    int rc = -1;
-    Trivsel__Envelope *parsed = NULL;
-    ProtobufCMessage *payload_msg = NULL;
-    uint8_t *payload = NULL;
     /* Duplicate keys are an error, as in pbjson: which of two values was meant is unknown. */
     json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         fprintf(stderr, "trivselctl: %s: invalid JSON at line %d, column %d: %s\n", name, jerr.line,
                 jerr.column, jerr.text);
-        goto out;
+        return NULL;
     }
     if (!json_is_object(root)) {
         fprintf(stderr, "trivselctl: %s: expected a JSON object (an event or an envelope)\n", name);
-        goto out;
+        json_decref(root);
+        return NULL;
     }
+    return root;
+}
+
+int ctl_envelope_from_json(const ctl_envelope_args_t *a, const char *name, json_t *root,
+                           uint8_t **bytes, size_t *nbytes, char event_id[EVENT_ID_MAX + 1])
+{
+    tr_error_t err = {0};
+    int rc = -1;
+    Trivsel__Envelope *parsed = NULL;
+    ProtobufCMessage *payload_msg = NULL;
+    uint8_t *payload = NULL;
+    const char *default_municipality = a->default_municipality ? a->default_municipality : "";
     /* An envelope has a payload, or at least an event id: tail prints an event with an empty
      * payload without "payload", and that line must publish again as the envelope it is. */
     bool is_envelope = json_object_get(root, "payload") || json_object_get(root, "eventId") ||
@@ -315,7 +316,6 @@ out:
     if (payload_msg)
         protobuf_c_message_free_unpacked(payload_msg, NULL);
     free(payload);
-    json_decref(root);
     return rc;
 }
 
@@ -330,7 +330,7 @@ static void published_cb(tr_bclient_t *c, const char *event_id, uint64_t positio
         ctl_session_finish(&p->session, 1);
         return;
     }
-    printf("published %s event %s %sat position %" PRIu64 "\n", p->args->subject, event_id,
+    printf("published %s event %s %sat position %" PRIu64 "\n", p->args->envelope.subject, event_id,
            duplicate ? "already in the log " : "", position);
     ctl_session_finish(&p->session, 0);
 }
@@ -355,20 +355,21 @@ static void timeout_cb(ctl_session_t *s)
 int ctl_publish(int argc, char **argv)
 {
     publish_args_t a = {.timeout = DEFAULT_TIMEOUT};
+    ctl_envelope_args_t *e = &a.envelope;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return usage(stdout);
         if (strcmp(arg, "--municipality") == 0 && v)
-            a.municipality = v, i++;
+            e->municipality = v, i++;
         else if (strcmp(arg, "--correlation-id") == 0 && v)
-            a.correlation_id = v, i++;
+            e->correlation_id = v, i++;
         else if (strcmp(arg, "--event-id") == 0 && v)
-            a.event_id = v, i++;
+            e->event_id = v, i++;
         else if (strcmp(arg, "--timeout") == 0 && v)
             a.timeout = v, i++;
-        else if ((arg[0] != '-' || strcmp(arg, "-") == 0) && !a.subject)
-            a.subject = arg;
+        else if ((arg[0] != '-' || strcmp(arg, "-") == 0) && !e->subject)
+            e->subject = arg;
         else if ((arg[0] != '-' || strcmp(arg, "-") == 0) && !a.file)
             a.file = arg;
         else {
@@ -379,7 +380,7 @@ int ctl_publish(int argc, char **argv)
             return 2;
         }
     }
-    if (!a.subject || !a.file) {
+    if (!e->subject || !a.file) {
         fprintf(
             stderr,
             "trivselctl publish: SUBJECT and FILE are required: see trivselctl publish --help\n");
@@ -402,11 +403,12 @@ int ctl_publish(int argc, char **argv)
     uint8_t *envelope = NULL;
     size_t nenvelope = 0;
     publish_t p = {.args = &a};
+    json_t *root = NULL;
     p.session.arg = &p;
     int rc = 2;
-    if (read_input(a.file, name, &text, &len) < 0 ||
-        build_envelope(&a, name, text, len, tr_config_string(cfg, "TRIVSEL_MUNICIPALITY"),
-                       &envelope, &nenvelope, p.event_id) < 0)
+    e->default_municipality = tr_config_string(cfg, "TRIVSEL_MUNICIPALITY");
+    if (read_input(a.file, name, &text, &len) < 0 || !(root = parse_json(name, text, len)) ||
+        ctl_envelope_from_json(e, name, root, &envelope, &nenvelope, p.event_id) < 0)
         goto out;
     rc = 1;
     if (ctl_session_open(&p.session, "publish", timeout_ms, timeout_cb) < 0)
@@ -418,6 +420,7 @@ int ctl_publish(int argc, char **argv)
     }
     rc = ctl_session_run(&p.session);
 out:
+    json_decref(root);
     free(envelope);
     free(text);
     tr_config_destroy(&cfg);
