@@ -38,13 +38,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-static bool command(PGconn *conn, const char *sql)
-{
-    PGresult *res = ctl_query(conn, sql, 0, NULL, PGRES_COMMAND_OK);
-    PQclear(res);
-    return res != NULL;
-}
-
 /* ---- how things are named for people ------------------------------------------------------- */
 
 /* "2024-03-28 14:05 (CET)", or "-" for a NULL column of epoch seconds. */
@@ -529,7 +522,7 @@ static int show(const char *cpr_text, const char *municipality)
         fprintf(stderr, "trivselctl: the assessment schema is not there: run trivselctl migrate\n");
         goto out;
     }
-    if (!command(conn, "BEGIN"))
+    if (!ctl_command(conn, "BEGIN"))
         goto out;
     const char *values[2] = {cpr.digits, municipality};
     cases = ctl_query(
@@ -557,7 +550,7 @@ static int show(const char *cpr_text, const char *municipality)
             goto out;
         PQclear(res);
     }
-    if (!command(conn, "COMMIT"))
+    if (!ctl_command(conn, "COMMIT"))
         goto out;
     if (PQntuples(cases) == 0) {
         char formatted[TR_CPR_FORMAT_MAX];

@@ -45,6 +45,8 @@ PGconn *ctl_database_connect(const char *application_name);
  * status is not want. The caller clears the result. */
 PGresult *ctl_query(PGconn *conn, const char *sql, int n, const char *const *values,
                     ExecStatusType want);
+/* A statement without parameters or rows (BEGIN, COMMIT); false with the problem printed. */
+bool ctl_command(PGconn *conn, const char *sql);
 /* A column's text, "" for NULL (borrowed from res); a boolean column, false for NULL. */
 const char *ctl_col(const PGresult *res, int row, int c);
 bool ctl_colb(const PGresult *res, int row, int c);

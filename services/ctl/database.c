@@ -69,3 +69,10 @@ bool ctl_colb(const PGresult *res, int row, int c)
 {
     return !PQgetisnull(res, row, c) && PQgetvalue(res, row, c)[0] == 't';
 }
+
+bool ctl_command(PGconn *conn, const char *sql)
+{
+    PGresult *res = ctl_query(conn, sql, 0, NULL, PGRES_COMMAND_OK);
+    PQclear(res);
+    return res != NULL;
+}

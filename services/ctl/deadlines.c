@@ -2,8 +2,9 @@
  * admin: the open deadlines `trivselctl case show` lists and `trivselctl demo` follows step by
  * step. Intake: the 24-hour triage and the kvittering. Assessment: the børnefaglig
  * undersøgelse, barnets plan, the follow-ups and the appeal deadline. Ordering: the supplier's
- * answer to an order and the next monthly settlement of its period. Docs: the supplier's
- * status reports and the hours reconciled per month. A schema that is not there is skipped. */
+ * answer to an order and the next monthly settlement of its period. Docs: the supplier's next
+ * status report and the next month whose hours are reconciled. A schema that is not there is
+ * skipped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static const char ordering_sql[] =
     " UNION ALL"
     " SELECT 'monthly settlement ' || d.month || ' (kommune ' || o.municipality || '), order ' ||"
     "  o.order_id, NULL, extract(epoch FROM d.due_at)::bigint,"
-    "  'overdue: not settled yet (trivselctl settle ' || d.month || ')'"
+    "  'overdue: waits for the answers of its orders, or trivselctl settle ' || d.month"
     "  FROM ordering.orders o CROSS JOIN LATERAL ("
     "    SELECT s.month, s.due_at FROM ordering.settlement_due s"
     "     WHERE s.municipality = o.municipality"
@@ -67,17 +68,24 @@ static const char ordering_sql[] =
     "     ORDER BY s.month LIMIT 1) d"
     "  WHERE o.case_id = $1 AND o.status <> 'declined'";
 
+/* The first open status report and the next month to reconcile of each order. */
 static const char docs_sql[] =
     "SELECT 'status report ' || r.report_number || ' (' || r.period_start || '..' ||"
-    "  r.period_end || '), order ' || r.order_id, to_char(r.due_date, 'YYYY-MM-DD'), NULL::bigint,"
+    "  r.period_end || '), order ' || o.order_id, to_char(r.due_date, 'YYYY-MM-DD'), NULL::bigint,"
     "  'overdue'"
-    "  FROM docs.report r JOIN docs.orders o USING (municipality, order_id)"
-    "  WHERE o.case_id = $1 AND r.closed_at IS NULL"
+    "  FROM docs.orders o CROSS JOIN LATERAL ("
+    "    SELECT * FROM docs.report x WHERE x.municipality = o.municipality"
+    "     AND x.order_id = o.order_id AND x.closed_at IS NULL"
+    "     ORDER BY x.report_number LIMIT 1) r"
+    "  WHERE o.case_id = $1"
     " UNION ALL"
-    " SELECT 'hours of ' || d.month || ' reconciled (delivered against ordered), order ' ||"
-    "  d.order_id, NULL, extract(epoch FROM d.due_at)::bigint, 'overdue'"
-    "  FROM docs.deadline d JOIN docs.orders o USING (municipality, order_id)"
-    "  WHERE o.case_id = $1 AND d.kind = 'hours' AND d.fired_at IS NULL AND d.closed_at IS NULL";
+    " SELECT 'hours of ' || h.month || ' reconciled (delivered against ordered), order ' ||"
+    "  o.order_id, NULL, extract(epoch FROM h.due_at)::bigint, 'overdue'"
+    "  FROM docs.orders o CROSS JOIN LATERAL ("
+    "    SELECT * FROM docs.deadline x WHERE x.municipality = o.municipality"
+    "     AND x.order_id = o.order_id AND x.kind = 'hours' AND x.fired_at IS NULL"
+    "     AND x.closed_at IS NULL ORDER BY x.due_at LIMIT 1) h"
+    "  WHERE o.case_id = $1";
 
 void ctl_span(int64_t seconds, char *buf, size_t len)
 {
@@ -118,13 +126,12 @@ static int by_due(const void *a, const void *b)
 int ctl_open_deadlines(PGconn *conn, const char *case_id, int64_t now, ctl_deadline_t **out,
                        int *count)
 {
-    PGresult *present =
-        ctl_query(conn,
-                  "SELECT to_regclass('assessment.decision') IS NOT NULL,"
-                  "  to_regclass('intake.underretning') IS NOT NULL,"
-                  "  to_regclass('ordering.settlement_due') IS NOT NULL,"
-                  "  to_regclass('docs.report') IS NOT NULL",
-                  0, NULL, PGRES_TUPLES_OK);
+    PGresult *present = ctl_query(conn,
+                                  "SELECT to_regclass('assessment.decision') IS NOT NULL,"
+                                  "  to_regclass('intake.underretning') IS NOT NULL,"
+                                  "  to_regclass('ordering.settlement_due') IS NOT NULL,"
+                                  "  to_regclass('docs.report') IS NOT NULL",
+                                  0, NULL, PGRES_TUPLES_OK);
     if (!present)
         return -1;
     static const char *const sql[] = {assessment_sql, intake_sql, ordering_sql, docs_sql};

@@ -73,18 +73,6 @@ static int generate(const char *name, const char *dir, char public_key[41])
     return rc;
 }
 
-/* Runs one parameterised statement; prints PostgreSQL's message on failure. */
-static PGresult *exec(PGconn *conn, const char *sql, int n, const char *const *values, ExecStatusType want)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
-        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 /* The principal's permissions that it does not have yet; the number added in *added. */
 static int insert_permissions(PGconn *conn, const ctl_principal_t *p, int *added)
 {
@@ -92,7 +80,7 @@ static int insert_permissions(PGconn *conn, const ctl_principal_t *p, int *added
     for (int i = 0; i < p->npublish + p->nsubscribe; i++) {
         const char *v[3] = {p->name, i < p->npublish ? "publish" : "subscribe",
                             i < p->npublish ? p->publish[i] : p->subscribe[i - p->npublish]};
-        PGresult *res = exec(conn,
+        PGresult *res = ctl_query(conn,
                              "INSERT INTO broker.permission (principal, action, pattern) VALUES ($1, $2, $3)"
                              " ON CONFLICT DO NOTHING",
                              3, v, PGRES_COMMAND_OK);
@@ -113,7 +101,7 @@ static int in_transaction(PGconn *conn, const ctl_principal_t *p,
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
     PQclear(res);
     if (rc < 0 || change(conn, p, arg) < 0 ||
-        !(res = exec(conn, "SELECT pg_notify('trivsel_principals', $1)", 1, (const char *[]){p->name},
+        !(res = ctl_query(conn, "SELECT pg_notify('trivsel_principals', $1)", 1, (const char *[]){p->name},
                      PGRES_TUPLES_OK)))
         goto out;
     PQclear(res);
@@ -132,7 +120,7 @@ out:
 static int insert_principal(PGconn *conn, const ctl_principal_t *p, void *arg)
 {
     const char *pv[4] = {p->name, p->kind, p->cvr[0] ? p->cvr : NULL, arg};
-    PGresult *res = exec(conn, "INSERT INTO broker.principal (name, kind, cvr, public_key) VALUES ($1, $2, $3, $4)", 4,
+    PGresult *res = ctl_query(conn, "INSERT INTO broker.principal (name, kind, cvr, public_key) VALUES ($1, $2, $3, $4)", 4,
                          pv, PGRES_COMMAND_OK);
     int added;
     PQclear(res);
@@ -263,7 +251,7 @@ static int set_enabled(const char *name, bool enabled)
     if (!conn)
         return 1;
     const char *v[2] = {name, enabled ? "t" : "f"};
-    PGresult *res = exec(conn,
+    PGresult *res = ctl_query(conn,
                          "WITH u AS (UPDATE broker.principal SET enabled = $2::boolean,"
                          "   disabled_at = CASE WHEN $2::boolean THEN NULL ELSE now() END"
                          "   WHERE name = $1 RETURNING name)"
@@ -286,7 +274,7 @@ static int list(void)
     PGconn *conn = ctl_database_connect("trivselctl keys");
     if (!conn)
         return 1;
-    PGresult *res = exec(conn,
+    PGresult *res = ctl_query(conn,
                          "SELECT p.name, p.kind, coalesce(p.cvr, ''), CASE WHEN p.enabled THEN 'enabled' ELSE 'disabled' END,"
                          " p.public_key, coalesce(string_agg(m.action || ' ' || m.pattern, ', ' ORDER BY m.action, m.pattern), '')"
                          " FROM broker.principal p LEFT JOIN broker.permission m ON m.principal = p.name"

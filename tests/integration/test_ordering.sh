@@ -90,20 +90,6 @@ pub() {
     *) wait_sql "SELECT count(*) FROM ordering.handled_event WHERE event_id = '$3'" 1 || echo "# $3 was not handled" ;;
     esac
 }
-has() { grep -qF -- "$2" <<<"$1"; }
-# check_has "what" TEXT NEEDLE...: every needle is in TEXT.
-check_has() {
-    local what=$1 text=$2 n
-    shift 2
-    for n in "$@"; do
-        if ! has "$text" "$n"; then
-            not_ok "$what" "missing: $n"
-            echo "#   in: ${text:0:1500}"
-            return
-        fi
-    done
-    ok "$what"
-}
 metric() { curl -s "http://127.0.0.1:$HTTP_PORT_ordering/metrics" | grep "^$1 " | awk '{print $2}'; }
 
 # order ID MEMBERS [CPR]: an order request: the JSON members given and the defaults below.
