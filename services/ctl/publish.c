@@ -27,8 +27,12 @@ static const tr_config_var_t publish_vars[] = {
 };
 
 typedef struct publish_args {
-    ctl_envelope_args_t envelope; /* the subject and the options; NULL when not given */
+    const char *subject;
     const char *file;
+    /* Options; NULL when not given. */
+    const char *municipality;
+    const char *correlation_id;
+    const char *event_id;
     const char *timeout;
 } publish_args_t;
 
@@ -171,26 +175,6 @@ payload_type_cb(const ProtobufCMessage *parent, const ProtobufCFieldDescriptor *
     return NULL;
 }
 
-/* Parses the JSON text of the file called name. Prints the problem and returns NULL when it is
- * not a JSON object; the caller decrefs it. */
-static json_t *parse_json(const char *name, const char *text, size_t len)
-{
-    json_error_t jerr;
-    /* Duplicate keys are an error, as in pbjson: which of two values was meant is unknown. */
-    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        fprintf(stderr, "trivselctl: %s: invalid JSON at line %d, column %d: %s\n", name, jerr.line,
-                jerr.column, jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        fprintf(stderr, "trivselctl: %s: expected a JSON object (an event or an envelope)\n", name);
-        json_decref(root);
-        return NULL;
-    }
-    return root;
-}
-
 int ctl_envelope_from_json(const ctl_envelope_args_t *a, const char *name, json_t *root,
                            uint8_t **bytes, size_t *nbytes, char event_id[EVENT_ID_MAX + 1])
 {
@@ -319,6 +303,35 @@ out:
     return rc;
 }
 
+/* Builds the serialized envelope from the JSON text of the file called name. Prints the
+ * problem and returns -1 when the file is not a valid event; *bytes is the caller's to free. */
+static int build_envelope(const publish_args_t *a, const char *name, const char *text, size_t len,
+                          const char *default_municipality, uint8_t **bytes, size_t *nbytes,
+                          char event_id[EVENT_ID_MAX + 1])
+{
+    json_error_t jerr;
+    /* Duplicate keys are an error, as in pbjson: which of two values was meant is unknown. */
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        fprintf(stderr, "trivselctl: %s: invalid JSON at line %d, column %d: %s\n", name, jerr.line,
+                jerr.column, jerr.text);
+        return -1;
+    }
+    int rc = -1;
+    if (!json_is_object(root)) {
+        fprintf(stderr, "trivselctl: %s: expected a JSON object (an event or an envelope)\n", name);
+    } else {
+        ctl_envelope_args_t e = {.subject = a->subject,
+                                 .municipality = a->municipality,
+                                 .default_municipality = default_municipality,
+                                 .correlation_id = a->correlation_id,
+                                 .event_id = a->event_id};
+        rc = ctl_envelope_from_json(&e, name, root, bytes, nbytes, event_id);
+    }
+    json_decref(root);
+    return rc;
+}
+
 static void published_cb(tr_bclient_t *c, const char *event_id, uint64_t position, bool duplicate,
                          const Trivsel__Broker__Error *error, void *arg)
 {
@@ -330,7 +343,7 @@ static void published_cb(tr_bclient_t *c, const char *event_id, uint64_t positio
         ctl_session_finish(&p->session, 1);
         return;
     }
-    printf("published %s event %s %sat position %" PRIu64 "\n", p->args->envelope.subject, event_id,
+    printf("published %s event %s %sat position %" PRIu64 "\n", p->args->subject, event_id,
            duplicate ? "already in the log " : "", position);
     ctl_session_finish(&p->session, 0);
 }
@@ -355,21 +368,20 @@ static void timeout_cb(ctl_session_t *s)
 int ctl_publish(int argc, char **argv)
 {
     publish_args_t a = {.timeout = DEFAULT_TIMEOUT};
-    ctl_envelope_args_t *e = &a.envelope;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return usage(stdout);
         if (strcmp(arg, "--municipality") == 0 && v)
-            e->municipality = v, i++;
+            a.municipality = v, i++;
         else if (strcmp(arg, "--correlation-id") == 0 && v)
-            e->correlation_id = v, i++;
+            a.correlation_id = v, i++;
         else if (strcmp(arg, "--event-id") == 0 && v)
-            e->event_id = v, i++;
+            a.event_id = v, i++;
         else if (strcmp(arg, "--timeout") == 0 && v)
             a.timeout = v, i++;
-        else if ((arg[0] != '-' || strcmp(arg, "-") == 0) && !e->subject)
-            e->subject = arg;
+        else if ((arg[0] != '-' || strcmp(arg, "-") == 0) && !a.subject)
+            a.subject = arg;
         else if ((arg[0] != '-' || strcmp(arg, "-") == 0) && !a.file)
             a.file = arg;
         else {
@@ -380,7 +392,7 @@ int ctl_publish(int argc, char **argv)
             return 2;
         }
     }
-    if (!e->subject || !a.file) {
+    if (!a.subject || !a.file) {
         fprintf(
             stderr,
             "trivselctl publish: SUBJECT and FILE are required: see trivselctl publish --help\n");
@@ -403,12 +415,11 @@ int ctl_publish(int argc, char **argv)
     uint8_t *envelope = NULL;
     size_t nenvelope = 0;
     publish_t p = {.args = &a};
-    json_t *root = NULL;
     p.session.arg = &p;
     int rc = 2;
-    e->default_municipality = tr_config_string(cfg, "TRIVSEL_MUNICIPALITY");
-    if (read_input(a.file, name, &text, &len) < 0 || !(root = parse_json(name, text, len)) ||
-        ctl_envelope_from_json(e, name, root, &envelope, &nenvelope, p.event_id) < 0)
+    if (read_input(a.file, name, &text, &len) < 0 ||
+        build_envelope(&a, name, text, len, tr_config_string(cfg, "TRIVSEL_MUNICIPALITY"),
+                       &envelope, &nenvelope, p.event_id) < 0)
         goto out;
     rc = 1;
     if (ctl_session_open(&p.session, "publish", timeout_ms, timeout_cb) < 0)
@@ -420,7 +431,6 @@ int ctl_publish(int argc, char **argv)
     }
     rc = ctl_session_run(&p.session);
 out:
-    json_decref(root);
     free(envelope);
     free(text);
     tr_config_destroy(&cfg);
