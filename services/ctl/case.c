@@ -38,36 +38,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-/* One parameterised statement; NULL (with PostgreSQL's message printed) on failure. */
-static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *values,
-                       ExecStatusType want)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
-        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-static bool command(PGconn *conn, const char *sql)
-{
-    PGresult *res = query(conn, sql, 0, NULL, PGRES_COMMAND_OK);
-    PQclear(res);
-    return res != NULL;
-}
-
-static const char *col(const PGresult *res, int row, int c)
-{
-    return PQgetisnull(res, row, c) ? "" : PQgetvalue(res, row, c);
-}
-
-static bool colb(const PGresult *res, int row, int c)
-{
-    return !PQgetisnull(res, row, c) && PQgetvalue(res, row, c)[0] == 't';
-}
-
 /* ---- how things are named for people ------------------------------------------------------- */
 
 /* "2024-03-28 14:05 (CET)", or "-" for a NULL column of epoch seconds. */
@@ -148,19 +118,6 @@ static const char *person(const char *id, const char *name, char *buf, size_t le
     return buf[0] ? buf : "-";
 }
 
-/* "2 d 3 h", "3 h 59 m", "12 m" */
-static void span(int64_t seconds, char *buf, size_t len)
-{
-    int64_t m = seconds / 60, d = m / 1440, h = m / 60 % 24;
-    m %= 60;
-    if (d > 0)
-        snprintf(buf, len, "%lld d %lld h", (long long)d, (long long)h);
-    else if (h > 0)
-        snprintf(buf, len, "%lld h %lld m", (long long)h, (long long)m);
-    else
-        snprintf(buf, len, "%lld m", (long long)m);
-}
-
 /* Prints s left-aligned in width characters (UTF-8: "sårbar" is 6 characters, 7 bytes). */
 static void pad(const char *s, int width)
 {
@@ -197,13 +154,13 @@ static void underretninger(view_t *v, const char *case_id)
         "u.underretning_id";
     const char *values[1] = {case_id};
     bool from_intake = v->intake;
-    PGresult *res = query(v->conn, from_intake ? intake_sql : assessment_sql, 1, values,
+    PGresult *res = ctl_query(v->conn, from_intake ? intake_sql : assessment_sql, 1, values,
                           PGRES_TUPLES_OK);
     if (res && from_intake && PQntuples(res) == 0) {
         /* intake has not stored them (yet): what assessment learned from its events. */
         PQclear(res);
         from_intake = false;
-        res = query(v->conn, assessment_sql, 1, values, PGRES_TUPLES_OK);
+        res = ctl_query(v->conn, assessment_sql, 1, values, PGRES_TUPLES_OK);
     }
     if (!res)
         return;
@@ -216,13 +173,13 @@ static void underretninger(view_t *v, const char *case_id)
         if (PQgetisnull(res, i, 8))
             snprintf(triage, sizeof triage, "not yet triaged");
         else
-            snprintf(triage, sizeof triage, "%s, %s by %s", triage_outcome(col(res, i, 7)),
+            snprintf(triage, sizeof triage, "%s, %s by %s", triage_outcome(ctl_col(res, i, 7)),
                      when(res, i, 8, triaged),
-                     person(col(res, i, 9), col(res, i, 10), by, sizeof by));
+                     person(ctl_col(res, i, 9), ctl_col(res, i, 10), by, sizeof by));
         printf("  %-22s  %-36s  %-20s  %-12s  %-5s  %-4s  %s\n", when(res, i, 1, received),
-               col(res, i, 0), plain(col(res, i, 2), "REPORTER_KIND_", reporter, sizeof reporter),
-               plain(col(res, i, 3), "CHANNEL_", channel, sizeof channel),
-               colb(res, i, 4) ? (colb(res, i, 5) ? "yes*" : "yes") : "no", col(res, i, 6), triage);
+               ctl_col(res, i, 0), plain(ctl_col(res, i, 2), "REPORTER_KIND_", reporter, sizeof reporter),
+               plain(ctl_col(res, i, 3), "CHANNEL_", channel, sizeof channel),
+               ctl_colb(res, i, 4) ? (ctl_colb(res, i, 5) ? "yes*" : "yes") : "no", ctl_col(res, i, 6), triage);
     }
     PQclear(res);
 }
@@ -231,7 +188,7 @@ static void triage(view_t *v, const char *case_id)
 {
     const char *values[1] = {case_id};
     PGresult *res =
-        query(v->conn,
+        ctl_query(v->conn,
               "SELECT underretning_id, coalesce(triage_outcome, ''), extract(epoch FROM "
               "triaged_at)::bigint,"
               "  coalesce(triaged_by_id, ''), coalesce(triaged_by_name, ''), child_in_danger,"
@@ -246,18 +203,18 @@ static void triage(view_t *v, const char *case_id)
         printf("  none recorded\n");
     for (int i = 0; i < PQntuples(res); i++) {
         char t[32], by[160];
-        printf("  %s: %s, %s by %s\n", col(res, i, 0), triage_outcome(col(res, i, 1)),
-               when(res, i, 2, t), person(col(res, i, 3), col(res, i, 4), by, sizeof by));
+        printf("  %s: %s, %s by %s\n", ctl_col(res, i, 0), triage_outcome(ctl_col(res, i, 1)),
+               when(res, i, 2, t), person(ctl_col(res, i, 3), ctl_col(res, i, 4), by, sizeof by));
         printf("    child in danger: %s; acute measures needed: %s%s%s\n",
                PQgetisnull(res, i, 5) ? "-"
-               : colb(res, i, 5)      ? "yes"
+               : ctl_colb(res, i, 5)      ? "yes"
                                       : "no",
                PQgetisnull(res, i, 6) ? "-"
-               : colb(res, i, 6)      ? "yes"
+               : ctl_colb(res, i, 6)      ? "yes"
                                       : "no",
-               col(res, i, 7)[0] ? " — " : "", col(res, i, 7));
-        if (col(res, i, 8)[0])
-            printf("    reasons: %s\n", col(res, i, 8));
+               ctl_col(res, i, 7)[0] ? " — " : "", ctl_col(res, i, 7));
+        if (ctl_col(res, i, 8)[0])
+            printf("    reasons: %s\n", ctl_col(res, i, 8));
     }
     PQclear(res);
 }
@@ -266,7 +223,7 @@ static void investigations(view_t *v, const char *case_id)
 {
     const char *values[1] = {case_id};
     PGresult *res =
-        query(v->conn,
+        ctl_query(v->conn,
               "SELECT i.investigation_id::text, i.opened_because, i.underretning_id, extract(epoch "
               "FROM i.aware_at)::bigint,"
               "  to_char(i.due_date, 'YYYY-MM-DD'), i.caseworker_id, i.caseworker_name, i.team, "
@@ -287,43 +244,43 @@ static void investigations(view_t *v, const char *case_id)
         printf("  none\n");
     for (int i = 0; i < PQntuples(res); i++) {
         char aware[32], concluded[32], foreloebig[32], by[160], outcome[48];
-        const char *id = col(res, i, 0);
+        const char *id = ctl_col(res, i, 0);
         printf("  %s  opened %s %s%s%s\n", id,
-               strcmp(col(res, i, 1), "abuse_case") == 0
+               strcmp(ctl_col(res, i, 1), "abuse_case") == 0
                    ? "for the abuse case (mandatory), underretning"
                    : "from the triage of underretning",
-               col(res, i, 2), col(res, i, 14)[0] ? "; joined by " : "", col(res, i, 14));
+               ctl_col(res, i, 2), ctl_col(res, i, 14)[0] ? "; joined by " : "", ctl_col(res, i, 14));
         printf("    aware       %s\n", when(res, i, 3, aware));
         tr_date_t due;
-        tr_calendar_parse_date(col(res, i, 4), &due, NULL);
+        tr_calendar_parse_date(ctl_col(res, i, 4), &due, NULL);
         int64_t due_end = tr_calendar_end_of_day_utc(due);
         char due_text[32], state[64] = "";
         tr_calendar_format_local(due_end - 60, due_text, sizeof due_text);
         if (!PQgetisnull(res, i, 10)) {
             printf("    due         %s (4 months)\n", due_text);
             printf("    concluded   %s: %s%s\n", when(res, i, 10, concluded),
-                   plain(col(res, i, 11), "CONCLUSION_", outcome, sizeof outcome),
-                   strtoll(col(res, i, 10), NULL, 10) >= due_end ? " (after the due date)" : "");
+                   plain(ctl_col(res, i, 11), "CONCLUSION_", outcome, sizeof outcome),
+                   strtoll(ctl_col(res, i, 10), NULL, 10) >= due_end ? " (after the due date)" : "");
             if (!PQgetisnull(res, i, 13))
                 printf("    foreløbig vurdering %s\n", when(res, i, 13, foreloebig));
-            if (col(res, i, 12)[0])
-                printf("    conclusion  %s\n", col(res, i, 12));
+            if (ctl_col(res, i, 12)[0])
+                printf("    conclusion  %s\n", ctl_col(res, i, 12));
         } else {
             char left[32];
-            span(v->now >= due_end ? v->now - due_end : due_end - v->now, left, sizeof left);
+            ctl_span(v->now >= due_end ? v->now - due_end : due_end - v->now, left, sizeof left);
             snprintf(state, sizeof state,
                      v->now >= due_end ? "overdue by %s: a foreløbig vurdering is required"
                                        : "running, due in %s",
                      left);
             printf("    due         %s (4 months) — %s\n", due_text, state);
         }
-        printf("    caseworker  %s%s%s\n", person(col(res, i, 5), col(res, i, 6), by, sizeof by),
-               col(res, i, 7)[0] ? ", " : "", col(res, i, 7));
-        if (colb(res, i, 8))
+        printf("    caseworker  %s%s%s\n", person(ctl_col(res, i, 5), ctl_col(res, i, 6), by, sizeof by),
+               ctl_col(res, i, 7)[0] ? ", " : "", ctl_col(res, i, 7));
+        if (ctl_colb(res, i, 8))
             printf("    abuse case  yes%s: nothing goes to the parents\n",
-                   colb(res, i, 9) ? ", the parents are suspected" : "");
+                   ctl_colb(res, i, 9) ? ", the parents are suspected" : "");
         const char *iv[1] = {id};
-        PGresult *cc = query(
+        PGresult *cc = ctl_query(
             v->conn,
             "SELECT held, extract(epoch FROM held_at)::bigint, held_by, parents_present, "
             "at_boernehus,"
@@ -336,12 +293,12 @@ static void investigations(view_t *v, const char *case_id)
             printf("    børnesamtale none recorded\n");
         for (int j = 0; j < PQntuples(cc); j++) {
             char held[32];
-            if (colb(cc, j, 0))
+            if (ctl_colb(cc, j, 0))
                 printf("    børnesamtale held %s by %s, %s the parents%s\n", when(cc, j, 1, held),
-                       col(cc, j, 2), colb(cc, j, 3) ? "with" : "without",
-                       colb(cc, j, 4) ? ", at the Børnehus" : "");
+                       ctl_col(cc, j, 2), ctl_colb(cc, j, 3) ? "with" : "without",
+                       ctl_colb(cc, j, 4) ? ", at the Børnehus" : "");
             else
-                printf("    børnesamtale not held: %s\n", col(cc, j, 5));
+                printf("    børnesamtale not held: %s\n", ctl_col(cc, j, 5));
         }
         PQclear(cc);
     }
@@ -351,7 +308,7 @@ static void investigations(view_t *v, const char *case_id)
 static void scores(view_t *v, const char *case_id)
 {
     const char *values[1] = {case_id};
-    PGresult *res = query(
+    PGresult *res = ctl_query(
         v->conn,
         "SELECT area, score, extract(epoch FROM assessed_at)::bigint, assessed_by_id, "
         "assessed_by_name,"
@@ -369,7 +326,7 @@ static void scores(view_t *v, const char *case_id)
         printf("  no scores\n");
     const char *last_area = "";
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *area = col(res, i, 0);
+        const char *area = ctl_col(res, i, 0);
         if (strcmp(area, last_area) != 0) {
             const ProtobufCEnumValue *e =
                 protobuf_c_enum_descriptor_get_value_by_name(&trivsel__life_area__descriptor, area);
@@ -377,19 +334,19 @@ static void scores(view_t *v, const char *case_id)
             printf("  %s\n", name ? name : area);
             last_area = area;
         }
-        int score = atoi(col(res, i, 1));
+        int score = atoi(ctl_col(res, i, 1));
         char t[32], by[160];
         printf("    %-22s  %2d  ", when(res, i, 2, t), score);
         pad(tr_trivselslineal_level_name(score), 16);
         printf("  ");
         pad(tr_trivselslineal_prevention_name(score), 9);
-        printf("  %s\n", person(col(res, i, 3), col(res, i, 4), by, sizeof by));
-        if (col(res, i, 5)[0])
-            printf("      observations: %s\n", col(res, i, 5));
-        if (col(res, i, 6)[0])
-            printf("      risk factors: %s\n", col(res, i, 6));
-        if (col(res, i, 7)[0])
-            printf("      protective factors: %s\n", col(res, i, 7));
+        printf("  %s\n", person(ctl_col(res, i, 3), ctl_col(res, i, 4), by, sizeof by));
+        if (ctl_col(res, i, 5)[0])
+            printf("      observations: %s\n", ctl_col(res, i, 5));
+        if (ctl_col(res, i, 6)[0])
+            printf("      risk factors: %s\n", ctl_col(res, i, 6));
+        if (ctl_col(res, i, 7)[0])
+            printf("      protective factors: %s\n", ctl_col(res, i, 7));
     }
     PQclear(res);
 }
@@ -397,7 +354,7 @@ static void scores(view_t *v, const char *case_id)
 static void decisions(view_t *v, const char *case_id)
 {
     const char *values[1] = {case_id};
-    PGresult *res = query(
+    PGresult *res = ctl_query(
         v->conn,
         "SELECT d.decision_id, d.kind, extract(epoch FROM d.decided_at)::bigint, d.decided_by_id, "
         "d.decided_by_name,"
@@ -417,25 +374,25 @@ static void decisions(view_t *v, const char *case_id)
         printf("  none\n");
     for (int i = 0; i < PQntuples(res); i++) {
         char kind[24], decided[32], partshoering[32], notified[32], by[160], plan[32];
-        const char *id = col(res, i, 0);
+        const char *id = ctl_col(res, i, 0);
         printf("  %s  %s, decided %s by %s\n", id,
-               plain(col(res, i, 1), "DECISION_KIND_", kind, sizeof kind), when(res, i, 2, decided),
-               person(col(res, i, 3), col(res, i, 4), by, sizeof by));
-        if (col(res, i, 11)[0])
+               plain(ctl_col(res, i, 1), "DECISION_KIND_", kind, sizeof kind), when(res, i, 2, decided),
+               person(ctl_col(res, i, 3), ctl_col(res, i, 4), by, sizeof by));
+        if (ctl_col(res, i, 11)[0])
             printf("    acute: decided while investigation %s ran (the triage found acute measures "
                    "needed)\n",
-                   col(res, i, 11));
+                   ctl_col(res, i, 11));
         printf("    partshøring %s%s; notified %s\n", when(res, i, 5, partshoering),
-               colb(res, i, 13) ? " (the child heard too)" : "", when(res, i, 6, notified));
-        printf("    appeal deadline %s (4 weeks, moved to a hverdag)\n", col(res, i, 7));
-        if (colb(res, i, 8))
-            printf("    barnets plan due %s: %s%s\n", col(res, i, 9),
+               ctl_colb(res, i, 13) ? " (the child heard too)" : "", when(res, i, 6, notified));
+        printf("    appeal deadline %s (4 weeks, moved to a hverdag)\n", ctl_col(res, i, 7));
+        if (ctl_colb(res, i, 8))
+            printf("    barnets plan due %s: %s%s\n", ctl_col(res, i, 9),
                    PQgetisnull(res, i, 12) ? "not recorded" : "recorded ",
                    PQgetisnull(res, i, 12) ? "" : when(res, i, 12, plan));
-        if (col(res, i, 10)[0])
-            printf("    first follow-up %s\n", col(res, i, 10));
+        if (ctl_col(res, i, 10)[0])
+            printf("    first follow-up %s\n", ctl_col(res, i, 10));
         const char *dv[1] = {id};
-        PGresult *m = query(v->conn,
+        PGresult *m = ctl_query(v->conn,
                             "SELECT legal_basis, description, purpose, expected_duration_months,"
                             "  coalesce(to_char(start_date, 'YYYY-MM-DD'), ''), "
                             "coalesce(to_char(end_date, 'YYYY-MM-DD'), '')"
@@ -445,121 +402,37 @@ static void decisions(view_t *v, const char *case_id)
             continue;
         for (int j = 0; j < PQntuples(m); j++) {
             char basis[64];
-            printf("    measure: %s — %s\n", legal_basis(col(m, j, 0), basis, sizeof basis),
-                   col(m, j, 1)[0] ? col(m, j, 1) : "-");
-            if (col(m, j, 2)[0])
-                printf("      purpose: %s\n", col(m, j, 2));
-            printf("      expected duration: %s months%s%s%s%s\n", col(m, j, 3),
-                   col(m, j, 4)[0] ? ", from " : "", col(m, j, 4), col(m, j, 5)[0] ? " to " : "",
-                   col(m, j, 5));
+            printf("    measure: %s — %s\n", legal_basis(ctl_col(m, j, 0), basis, sizeof basis),
+                   ctl_col(m, j, 1)[0] ? ctl_col(m, j, 1) : "-");
+            if (ctl_col(m, j, 2)[0])
+                printf("      purpose: %s\n", ctl_col(m, j, 2));
+            printf("      expected duration: %s months%s%s%s%s\n", ctl_col(m, j, 3),
+                   ctl_col(m, j, 4)[0] ? ", from " : "", ctl_col(m, j, 4), ctl_col(m, j, 5)[0] ? " to " : "",
+                   ctl_col(m, j, 5));
         }
         PQclear(m);
     }
     PQclear(res);
 }
 
-typedef struct open_deadline {
-    int64_t due;  /* the instant it has passed */
-    bool instant; /* due is a time of day (triage), not the end of a date */
-    char what[160];
-    char note[96];
-} open_deadline_t;
-
-static int by_due(const void *a, const void *b)
-{
-    const open_deadline_t *x = a, *y = b;
-    return x->due < y->due ? -1 : x->due > y->due;
-}
-
 static void open_deadlines(view_t *v, const char *case_id)
 {
-    /* What is still owed on the case: kind, a date or an instant (epoch seconds), a label. */
-    static const char assessment_sql[] =
-        "SELECT 'børnefaglig undersøgelse ' || i.investigation_id, to_char(i.due_date, "
-        "'YYYY-MM-DD'), NULL::bigint,"
-        "  'overdue: a foreløbig vurdering is required'"
-        "  FROM assessment.investigation i WHERE i.case_id = $1 AND i.concluded_at IS NULL"
-        " UNION ALL"
-        " SELECT 'barnets plan, decision ' || d.decision_id, to_char(d.plan_due_date, "
-        "'YYYY-MM-DD'), NULL, 'overdue'"
-        "  FROM assessment.decision d WHERE d.case_id = $1 AND d.plan_required"
-        "   AND NOT EXISTS (SELECT FROM assessment.plan p WHERE p.decision_id = d.decision_id)"
-        " UNION ALL"
-        " SELECT CASE WHEN f.first_followup THEN 'first follow-up' ELSE 'follow-up' END || ', "
-        "decision ' || d.decision_id,"
-        "  to_char(f.due_date, 'YYYY-MM-DD'), NULL, 'overdue'"
-        "  FROM assessment.followup f JOIN assessment.decision d ON d.decision_id = f.decision_id"
-        "  WHERE d.case_id = $1 AND f.held_at IS NULL"
-        " UNION ALL"
-        " SELECT 'appeal deadline (klagefrist), decision ' || d.decision_id, "
-        "to_char(d.appeal_deadline, 'YYYY-MM-DD'),"
-        "  NULL, 'passed: the decision is final unless an appeal came'"
-        "  FROM assessment.decision d WHERE d.case_id = $1"
-        "   AND d.appeal_deadline >= (now() AT TIME ZONE 'Europe/Copenhagen')::date";
-    static const char intake_sql[] =
-        "SELECT 'triage (24 hours), underretning ' || u.id, NULL, extract(epoch FROM "
-        "u.triage_due_at)::bigint,"
-        "  'overdue'"
-        "  FROM intake.underretning u WHERE u.case_id::text = $1 AND u.triaged_at IS NULL"
-        " UNION ALL"
-        " SELECT 'kvittering (6 hverdage), underretning ' || u.id, to_char(u.receipt_due_date, "
-        "'YYYY-MM-DD'), NULL,"
-        "  'overdue'"
-        "  FROM intake.underretning u WHERE u.case_id::text = $1 AND u.receipt_required AND "
-        "u.receipt_sent_at IS NULL";
-    const char *values[1] = {case_id};
-    PGresult *parts[2] = {query(v->conn, assessment_sql, 1, values, PGRES_TUPLES_OK),
-                          v->intake ? query(v->conn, intake_sql, 1, values, PGRES_TUPLES_OK)
-                                    : NULL};
+    ctl_deadline_t *rows = NULL;
     int n = 0;
-    for (int p = 0; p < 2; p++)
-        n += parts[p] ? PQntuples(parts[p]) : 0;
-    open_deadline_t *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
-    int kept = 0;
-    for (int p = 0; p < 2 && rows; p++) {
-        for (int i = 0; parts[p] && i < PQntuples(parts[p]); i++) {
-            open_deadline_t *r = &rows[kept];
-            if (!PQgetisnull(parts[p], i, 2)) {
-                r->due = strtoll(PQgetvalue(parts[p], i, 2), NULL, 10);
-                r->instant = true;
-            } else {
-                tr_date_t d;
-                if (tr_calendar_parse_date(col(parts[p], i, 1), &d, NULL) < 0)
-                    continue;
-                r->due = tr_calendar_end_of_day_utc(d);
-            }
-            /* An appeal deadline that has passed is no longer open. */
-            if (strncmp(col(parts[p], i, 0), "appeal", 6) == 0 && r->due <= v->now)
-                continue;
-            snprintf(r->what, sizeof r->what, "%s", col(parts[p], i, 0));
-            snprintf(r->note, sizeof r->note, "%s", col(parts[p], i, 3));
-            kept++;
-        }
-    }
-    for (int p = 0; p < 2; p++)
-        PQclear(parts[p]);
+    if (ctl_open_deadlines(v->conn, case_id, v->now, &rows, &n) < 0)
+        return;
     printf("\nOpen deadlines\n");
-    if (kept == 0)
+    if (n == 0)
         printf("  none\n");
     else
         printf("  %-22s  %-78s  %s\n", "DUE (DANISH TIME)", "WHAT", "STATE");
-    if (rows)
-        qsort(rows, (size_t)kept, sizeof *rows, by_due);
-    for (int i = 0; i < kept; i++) {
-        open_deadline_t *r = &rows[i];
-        char due[32], left[32], state[160];
-        /* A date's deadline is shown as its last minute, 23:59. */
-        tr_calendar_format_local(r->instant ? r->due : r->due - 60, due, sizeof due);
-        span(r->due <= v->now ? v->now - r->due : r->due - v->now, left, sizeof left);
-        if (r->due > v->now)
-            snprintf(state, sizeof state, "due in %s", left);
-        else if (strncmp(r->note, "overdue:", 8) == 0)
-            snprintf(state, sizeof state, "overdue by %s:%s", left, r->note + 8);
-        else
-            snprintf(state, sizeof state, "%s by %s", r->note, left);
+    for (int i = 0; i < n; i++) {
+        char due[32], state[160];
+        ctl_deadline_due_text(&rows[i], due);
+        ctl_deadline_state(&rows[i], v->now, state, sizeof state);
         /* pad() counts characters, not bytes: "børnefaglig" must not shift the column. */
         printf("  %-22s  ", due);
-        pad(r->what, 78);
+        pad(rows[i].what, 78);
         printf("  %s\n", state);
     }
     free(rows);
@@ -567,10 +440,10 @@ static void open_deadlines(view_t *v, const char *case_id)
 
 static void show_case(view_t *v, const PGresult *cases, int i)
 {
-    const char *case_id = col(cases, i, 0);
+    const char *case_id = ctl_col(cases, i, 0);
     const char *values[1] = {case_id};
     PGresult *sag =
-        query(v->conn,
+        ctl_query(v->conn,
               "SELECT phase, child_name, birth_date,"
               "  EXISTS (SELECT FROM assessment.underretning u WHERE u.case_id = s.case_id AND "
               "u.abuse_case),"
@@ -580,18 +453,18 @@ static void show_case(view_t *v, const PGresult *cases, int i)
               1, values, PGRES_TUPLES_OK);
     char cpr[TR_CPR_FORMAT_MAX] = "";
     tr_cpr_t parsed;
-    if (tr_cpr_parse(col(cases, i, 2), &parsed, NULL) == 0)
+    if (tr_cpr_parse(ctl_col(cases, i, 2), &parsed, NULL) == 0)
         tr_cpr_format(&parsed, cpr);
-    printf("%sCase %s — kommune %s — child %s", i ? "\n\n" : "", case_id, col(cases, i, 1), cpr);
+    printf("%sCase %s — kommune %s — child %s", i ? "\n\n" : "", case_id, ctl_col(cases, i, 1), cpr);
     if (sag && PQntuples(sag) == 1) {
-        if (col(sag, 0, 1)[0])
-            printf(" %s", col(sag, 0, 1));
-        if (col(sag, 0, 2)[0])
-            printf(" (born %s)", col(sag, 0, 2));
-        printf("\nPhase: %s", phase_name(col(sag, 0, 0)));
-        if (colb(sag, 0, 3))
+        if (ctl_col(sag, 0, 1)[0])
+            printf(" %s", ctl_col(sag, 0, 1));
+        if (ctl_col(sag, 0, 2)[0])
+            printf(" (born %s)", ctl_col(sag, 0, 2));
+        printf("\nPhase: %s", phase_name(ctl_col(sag, 0, 0)));
+        if (ctl_colb(sag, 0, 3))
             printf(" — abuse case%s: nothing goes to the parents",
-                   colb(sag, 0, 4) ? ", the parents are suspected" : "");
+                   ctl_colb(sag, 0, 4) ? ", the parents are suspected" : "");
         printf("\n");
     } else {
         printf("\nPhase: - (not known to assessment yet)\n");
@@ -635,24 +508,24 @@ static int show(const char *cpr_text, const char *municipality)
     int rc = 1;
     PGresult *cases = NULL, *res = NULL;
     view_t v = {.conn = conn, .now = (int64_t)time(NULL)};
-    if (!(res = query(conn,
+    if (!(res = ctl_query(conn,
                       "SELECT to_regclass('intake.underretning') IS NOT NULL AND "
                       "to_regclass('intake.sag') IS NOT NULL,"
                       "  to_regclass('assessment.sag') IS NOT NULL, to_regclass('broker.audit') IS "
                       "NOT NULL",
                       0, NULL, PGRES_TUPLES_OK)))
         goto out;
-    v.intake = colb(res, 0, 0);
-    bool assessment = colb(res, 0, 1), audit = colb(res, 0, 2);
+    v.intake = ctl_colb(res, 0, 0);
+    bool assessment = ctl_colb(res, 0, 1), audit = ctl_colb(res, 0, 2);
     PQclear(res);
     if (!assessment) {
         fprintf(stderr, "trivselctl: the assessment schema is not there: run trivselctl migrate\n");
         goto out;
     }
-    if (!command(conn, "BEGIN"))
+    if (!ctl_command(conn, "BEGIN"))
         goto out;
     const char *values[2] = {cpr.digits, municipality};
-    cases = query(
+    cases = ctl_query(
         conn,
         v.intake
             ? "SELECT case_id, municipality, cpr FROM ("
@@ -669,15 +542,15 @@ static int show(const char *cpr_text, const char *municipality)
     for (int i = 0; audit && i < PQntuples(cases); i++) {
         char principal[128];
         snprintf(principal, sizeof principal, "trivselctl:%s", who());
-        const char *av[2] = {principal, col(cases, i, 0)};
-        if (!(res = query(conn,
+        const char *av[2] = {principal, ctl_col(cases, i, 0)};
+        if (!(res = ctl_query(conn,
                           "INSERT INTO broker.audit (principal, action, correlation_id, detail)"
                           " VALUES ($1, 'case_shown', $2, 'trivselctl case show')",
                           2, av, PGRES_COMMAND_OK)))
             goto out;
         PQclear(res);
     }
-    if (!command(conn, "COMMIT"))
+    if (!ctl_command(conn, "COMMIT"))
         goto out;
     if (PQntuples(cases) == 0) {
         char formatted[TR_CPR_FORMAT_MAX];

@@ -24,19 +24,11 @@
 #include "trivsel/ordering.pb-c.h"
 
 #define SUBJECT "ordering.offer.published"
-#define EVENT_ID_MAX 100
-
-typedef struct offer_event {
-    char event_id[EVENT_ID_MAX + 1];
-    char offer_id[EVENT_ID_MAX + 1];
-    uint32_t version;
-    uint8_t *envelope;
-    size_t len;
-} offer_event_t;
+#define EVENT_ID_MAX CTL_EVENT_ID_MAX
 
 typedef struct load {
     ctl_session_t session;
-    offer_event_t *offers;
+    ctl_offer_event_t *offers;
     size_t n, acked, duplicates;
     const char *timeout;
 } load_t;
@@ -71,7 +63,7 @@ static void published_cb(tr_bclient_t *c, const char *event_id, uint64_t positio
 {
     load_t *l = arg;
     (void)c;
-    const offer_event_t *o = NULL;
+    const ctl_offer_event_t *o = NULL;
     for (size_t i = 0; i < l->n && !o; i++) {
         if (strcmp(l->offers[i].event_id, event_id) == 0)
             o = &l->offers[i];
@@ -111,12 +103,21 @@ static void timeout_cb(ctl_session_t *s)
     ctl_session_finish(s, 1);
 }
 
-/* Parses the file into l->offers (envelopes ready to publish). Prints the problem, returns -1. */
-static int read_offers(load_t *l, const char *file, const char *option_municipality,
-                       const char *env_municipality)
+void ctl_catalogue_free(ctl_offer_event_t *offers, size_t n)
+{
+    for (size_t i = 0; offers && i < n; i++)
+        free(offers[i].envelope);
+    free(offers);
+}
+
+/* The file's offers as envelopes ready to publish. */
+int ctl_catalogue_read(const char *file, const char *option_municipality,
+                       const char *env_municipality, ctl_offer_event_t **out, size_t *nout)
 {
     json_error_t jerr;
     int rc = -1;
+    ctl_offer_event_t *offers_out = NULL;
+    size_t noffers = 0;
     json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         fprintf(stderr, "trivselctl: %s: invalid JSON at line %d, column %d: %s\n", file, jerr.line,
@@ -158,9 +159,9 @@ static int read_offers(load_t *l, const char *file, const char *option_municipal
                 file);
         goto out;
     }
-    l->n = json_array_size(offers);
-    l->offers = calloc(l->n, sizeof *l->offers);
-    if (!l->offers) {
+    noffers = json_array_size(offers);
+    offers_out = calloc(noffers, sizeof *offers_out);
+    if (!offers_out) {
         fprintf(stderr, "trivselctl: out of memory\n");
         goto out;
     }
@@ -169,7 +170,7 @@ static int read_offers(load_t *l, const char *file, const char *option_municipal
     Google__Protobuf__Timestamp now = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     now.seconds = ts.tv_sec;
     now.nanos = (int32_t)(ts.tv_nsec / 1000000 * 1000000);
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < noffers; i++) {
         ProtobufCMessage *msg = NULL;
         tr_error_t err = {0};
         if (tr_pbjson_from_value(&trivsel__ordering__offer_published__descriptor,
@@ -178,14 +179,14 @@ static int read_offers(load_t *l, const char *file, const char *option_municipal
             goto out;
         }
         Trivsel__Ordering__OfferPublished *x = (Trivsel__Ordering__OfferPublished *)msg;
-        offer_event_t *o = &l->offers[i];
+        ctl_offer_event_t *o = &offers_out[i];
         int n = snprintf(o->event_id, sizeof o->event_id, "catalogue-%s-%s-v%u", municipality,
                          x->offer_id, x->version);
         snprintf(o->offer_id, sizeof o->offer_id, "%s", x->offer_id);
         o->version = x->version;
         bool bad_id = !x->offer_id[0] || n < 0 || n > EVENT_ID_MAX;
         for (size_t k = 0; k < i && !bad_id; k++) {
-            if (strcmp(l->offers[k].event_id, o->event_id) == 0) {
+            if (strcmp(offers_out[k].event_id, o->event_id) == 0) {
                 fprintf(stderr,
                         "trivselctl: %s: offers[%zu]: offer %s version %u is in the file twice\n",
                         file, i, x->offer_id, x->version);
@@ -228,8 +229,12 @@ static int read_offers(load_t *l, const char *file, const char *option_municipal
             goto out;
         }
     }
+    *out = offers_out;
+    *nout = noffers;
+    offers_out = NULL;
     rc = 0;
 out:
+    ctl_catalogue_free(offers_out, noffers);
     json_decref(root);
     return rc;
 }
@@ -267,7 +272,7 @@ static int load(int argc, char **argv)
         return 2;
     const char *env = getenv("TRIVSEL_MUNICIPALITY");
     int rc = 2;
-    if (read_offers(&l, file, municipality, env) < 0)
+    if (ctl_catalogue_read(file, municipality, env, &l.offers, &l.n) < 0)
         goto out;
     rc = 1;
     l.session.arg = &l;
@@ -283,9 +288,7 @@ static int load(int argc, char **argv)
     }
     rc = ctl_session_run(&l.session);
 out:
-    for (size_t i = 0; l.offers && i < l.n; i++)
-        free(l.offers[i].envelope);
-    free(l.offers);
+    ctl_catalogue_free(l.offers, l.n);
     return rc;
 }
 

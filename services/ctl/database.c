@@ -1,6 +1,6 @@
-/* database.c — how trivselctl reaches PostgreSQL: the variables it reads and one blocking
+/* database.c — how trivselctl reaches PostgreSQL: the variables it reads, one blocking
  * connection as the role they name (the admin's, for migrate, keys, audit and the read-only
- * views of the services' schemas). */
+ * views of the services' schemas), and the small helpers the views share to read results. */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,4 +46,33 @@ out:
     memset(password, 0, sizeof password); /* the password never outlives the connection attempt */
     tr_config_destroy(&cfg);
     return conn;
+}
+
+PGresult *ctl_query(PGconn *conn, const char *sql, int n, const char *const *values,
+                    ExecStatusType want)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != want) {
+        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+const char *ctl_col(const PGresult *res, int row, int c)
+{
+    return PQgetisnull(res, row, c) ? "" : PQgetvalue(res, row, c);
+}
+
+bool ctl_colb(const PGresult *res, int row, int c)
+{
+    return !PQgetisnull(res, row, c) && PQgetvalue(res, row, c)[0] == 't';
+}
+
+bool ctl_command(PGconn *conn, const char *sql)
+{
+    PGresult *res = ctl_query(conn, sql, 0, NULL, PGRES_COMMAND_OK);
+    PQclear(res);
+    return res != NULL;
 }

@@ -43,30 +43,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *values,
-                       ExecStatusType want)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
-        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-static bool command(PGconn *conn, const char *sql)
-{
-    PGresult *res = query(conn, sql, 0, NULL, PGRES_COMMAND_OK);
-    PQclear(res);
-    return res != NULL;
-}
-
-static const char *col(const PGresult *res, int row, int c)
-{
-    return PQgetisnull(res, row, c) ? "" : PQgetvalue(res, row, c);
-}
-
 static const char *who(void)
 {
     const char *user = getenv("USER");
@@ -380,15 +356,15 @@ static int progress(const char *cpr_text, const char *svg)
     int rc = 1;
     point_t *pts = NULL;
     PGresult *res = NULL, *cases = NULL, *scores = NULL;
-    if (!(res = query(conn,
+    if (!(res = ctl_query(conn,
                       "SELECT to_regclass('assessment.score') IS NOT NULL, "
                       "to_regclass('docs.measurement_score') IS NOT NULL,"
                       "  to_regclass('ordering.supplier') IS NOT NULL, "
                       "to_regclass('broker.audit') IS NOT NULL",
                       0, NULL, PGRES_TUPLES_OK)))
         goto out;
-    bool assessment = col(res, 0, 0)[0] == 't', docs = col(res, 0, 1)[0] == 't',
-         ordering = col(res, 0, 2)[0] == 't', audit = col(res, 0, 3)[0] == 't';
+    bool assessment = ctl_col(res, 0, 0)[0] == 't', docs = ctl_col(res, 0, 1)[0] == 't',
+         ordering = ctl_col(res, 0, 2)[0] == 't', audit = ctl_col(res, 0, 3)[0] == 't';
     PQclear(res);
     res = NULL;
     if (!assessment && !docs) {
@@ -407,15 +383,15 @@ static int progress(const char *cpr_text, const char *svg)
              assessment && docs ? " UNION ALL " : "",
              docs ? "SELECT DISTINCT case_id, NULL FROM docs.orders WHERE child_cpr = $1" : "");
     const char *values[1] = {cpr.digits};
-    if (!command(conn, "BEGIN") || !(cases = query(conn, sql, 1, values, PGRES_TUPLES_OK)))
+    if (!ctl_command(conn, "BEGIN") || !(cases = ctl_query(conn, sql, 1, values, PGRES_TUPLES_OK)))
         goto out;
     /* Who looked at which child's progress: written before anything is shown. */
     for (int i = 0; audit && i < PQntuples(cases); i++) {
         char principal[128];
         snprintf(principal, sizeof principal, "trivselctl:%s", who());
-        const char *av[3] = {principal, col(cases, i, 0),
+        const char *av[3] = {principal, ctl_col(cases, i, 0),
                              svg ? "trivselctl docs progress --svg" : "trivselctl docs progress"};
-        if (!(res = query(conn,
+        if (!(res = ctl_query(conn,
                           "INSERT INTO broker.audit (principal, action, correlation_id, detail)"
                           " VALUES ($1, 'progress_shown', $2, $3)",
                           3, av, PGRES_COMMAND_OK)))
@@ -423,7 +399,7 @@ static int progress(const char *cpr_text, const char *svg)
         PQclear(res);
         res = NULL;
     }
-    if (!command(conn, "COMMIT"))
+    if (!ctl_command(conn, "COMMIT"))
         goto out;
     if (PQntuples(cases) == 0) {
         fprintf(stderr, "trivselctl: no child with CPR %s is known to assessment or docs\n",
@@ -451,7 +427,7 @@ static int progress(const char *cpr_text, const char *svg)
              docs ? ", '') FROM docs.measurement_score m JOIN docs.submission s USING "
                     "(supplier_cvr, submission_id) WHERE m.child_cpr = $1"
                   : "");
-    if (!(scores = query(conn, sql, 1, values, PGRES_TUPLES_OK)))
+    if (!(scores = ctl_query(conn, sql, 1, values, PGRES_TUPLES_OK)))
         goto out;
     int n = 0, rows = PQntuples(scores);
     pts = calloc(rows ? (size_t)rows : 1, sizeof *pts);
@@ -461,24 +437,24 @@ static int progress(const char *cpr_text, const char *svg)
     }
     for (int i = 0; i < rows; i++) {
         point_t *p = &pts[n];
-        p->area = area_number(col(scores, i, 1));
-        p->score = atoi(col(scores, i, 2));
+        p->area = area_number(ctl_col(scores, i, 1));
+        p->score = atoi(ctl_col(scores, i, 2));
         if (!p->area || !tr_trivselslineal_valid(p->score))
             continue;
-        p->measurement = col(scores, i, 0)[0] == 'm';
+        p->measurement = ctl_col(scores, i, 0)[0] == 'm';
         if (p->measurement) {
             tr_date_t d;
-            if (tr_calendar_parse_date(col(scores, i, 4), &d, NULL) < 0)
+            if (tr_calendar_parse_date(ctl_col(scores, i, 4), &d, NULL) < 0)
                 continue;
             p->at = tr_calendar_local_to_utc(d, 12, 0, 0);
-            snprintf(p->when, sizeof p->when, "%s", col(scores, i, 4));
-            if (col(scores, i, 6)[0])
-                snprintf(p->source, sizeof p->source, "%s (CVR %s)", col(scores, i, 6),
-                         col(scores, i, 5));
+            snprintf(p->when, sizeof p->when, "%s", ctl_col(scores, i, 4));
+            if (ctl_col(scores, i, 6)[0])
+                snprintf(p->source, sizeof p->source, "%s (CVR %s)", ctl_col(scores, i, 6),
+                         ctl_col(scores, i, 5));
             else
-                snprintf(p->source, sizeof p->source, "CVR %s", col(scores, i, 5));
+                snprintf(p->source, sizeof p->source, "CVR %s", ctl_col(scores, i, 5));
         } else {
-            p->at = strtoll(col(scores, i, 3), NULL, 10);
+            p->at = strtoll(ctl_col(scores, i, 3), NULL, 10);
             tr_calendar_format_local(p->at, p->when, sizeof p->when);
             snprintf(p->source, sizeof p->source, "assessment");
         }
@@ -489,10 +465,10 @@ static int progress(const char *cpr_text, const char *svg)
     /* The title: initials and case ids, never the CPR or the name. */
     char title[512], who_[64] = "", ids[300] = "";
     for (int i = 0; i < PQntuples(cases); i++) {
-        if (!who_[0] && col(cases, i, 1)[0])
-            initials(col(cases, i, 1), who_, sizeof who_);
+        if (!who_[0] && ctl_col(cases, i, 1)[0])
+            initials(ctl_col(cases, i, 1), who_, sizeof who_);
         size_t l = strlen(ids);
-        snprintf(ids + l, sizeof ids - l, "%s%s", i ? ", " : "", col(cases, i, 0));
+        snprintf(ids + l, sizeof ids - l, "%s%s", i ? ", " : "", ctl_col(cases, i, 0));
     }
     if (who_[0])
         snprintf(title, sizeof title, "Trivselslinealen over tid — barn %s (sag %s)", who_, ids);

@@ -35,19 +35,6 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-/* "2 d 3 h", "3 h 59 m", "12 m", "0 m" */
-static void format_span(int64_t seconds, char *buf, size_t len)
-{
-    int64_t m = seconds / 60, d = m / 1440, h = m / 60 % 24;
-    m %= 60;
-    if (d > 0)
-        snprintf(buf, len, "%lld d %lld h", (long long)d, (long long)h);
-    else if (h > 0)
-        snprintf(buf, len, "%lld h %lld m", (long long)h, (long long)m);
-    else
-        snprintf(buf, len, "%lld m", (long long)m);
-}
-
 static int by_due(const void *a, const void *b)
 {
     const open_deadline_t *x = a, *y = b;
@@ -128,7 +115,7 @@ static int list(bool overdue, int64_t within_ms, const char *municipality)
         /* A date's deadline is shown as its last minute, 23:59. */
         tr_calendar_format_local(strcmp(r->deadline, "triage") == 0 ? r->due : r->due - 60, due,
                                  sizeof due);
-        format_span(r->due <= now ? now - r->due : r->due - now, span, sizeof span);
+        ctl_span(r->due <= now ? now - r->due : r->due - now, span, sizeof span);
         snprintf(state, sizeof state, r->due <= now ? "overdue by %s" : "due in %s", span);
         printf("%-36s  %-36s  %-7s  %-16s  %-11s  %-22s  %-22s  %-5s  %s\n", r->underretning_id,
                r->case_id, r->municipality, r->team, r->deadline, received, due,

@@ -16,8 +16,6 @@
 #include "pg.h"
 #include "subject.h"
 
-#define MAX_PATTERNS 32
-
 static int usage(FILE *out)
 {
     fprintf(out,
@@ -53,7 +51,7 @@ static int write_file(const char *dir, const char *name, const char *ext, const 
     return 0;
 }
 
-static int generate(const char *name, const char *dir, char public_key[41])
+int ctl_keys_generate(const char *name, const char *dir, char public_key[41])
 {
     char secret_key[41];
     if (zmq_curve_keypair(public_key, secret_key) != 0) {
@@ -64,91 +62,158 @@ static int generate(const char *name, const char *dir, char public_key[41])
     memset(secret_key, 0, sizeof secret_key);
     if (rc == 0)
         rc = write_file(dir, name, "pub", public_key, 0644);
+    return rc;
+}
+
+static int generate(const char *name, const char *dir, char public_key[41])
+{
+    int rc = ctl_keys_generate(name, dir, public_key);
     if (rc == 0)
         printf("wrote %s/%s.key (secret) and %s/%s.pub\n", dir, name, dir, name);
     return rc;
 }
 
-/* Runs one parameterised statement; prints PostgreSQL's message on failure. */
-static PGresult *exec(PGconn *conn, const char *sql, int n, const char *const *values, ExecStatusType want)
+/* The principal's permissions that it does not have yet; the number added in *added. */
+static int insert_permissions(PGconn *conn, const ctl_principal_t *p, int *added)
 {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
-        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
+    *added = 0;
+    for (int i = 0; i < p->npublish + p->nsubscribe; i++) {
+        const char *v[3] = {p->name, i < p->npublish ? "publish" : "subscribe",
+                            i < p->npublish ? p->publish[i] : p->subscribe[i - p->npublish]};
+        PGresult *res = ctl_query(conn,
+                             "INSERT INTO broker.permission (principal, action, pattern) VALUES ($1, $2, $3)"
+                             " ON CONFLICT DO NOTHING",
+                             3, v, PGRES_COMMAND_OK);
+        if (!res)
+            return -1;
+        *added += atoi(PQcmdTuples(res));
         PQclear(res);
-        return NULL;
     }
-    return res;
+    return 0;
 }
 
-static int register_principal(const char *name, const char *kind, const char *cvr, const char *public_key,
-                              const char **publish, int npublish, const char **subscribe, int nsubscribe)
+/* Runs change(conn, p, arg) in a transaction that ends by telling the broker (NOTIFY
+ * trivsel_principals), which applies the change at once. */
+static int in_transaction(PGconn *conn, const ctl_principal_t *p,
+                          int (*change)(PGconn *conn, const ctl_principal_t *p, void *arg), void *arg)
+{
+    PGresult *res = PQexec(conn, "BEGIN");
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(res);
+    if (rc < 0 || change(conn, p, arg) < 0 ||
+        !(res = ctl_query(conn, "SELECT pg_notify('trivsel_principals', $1)", 1, (const char *[]){p->name},
+                     PGRES_TUPLES_OK)))
+        goto out;
+    PQclear(res);
+    res = PQexec(conn, "COMMIT");
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc < 0)
+        fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    return rc;
+out:
+    res = PQexec(conn, "ROLLBACK");
+    PQclear(res);
+    return -1;
+}
+
+static int insert_principal(PGconn *conn, const ctl_principal_t *p, void *arg)
+{
+    const char *pv[4] = {p->name, p->kind, p->cvr[0] ? p->cvr : NULL, arg};
+    PGresult *res = ctl_query(conn, "INSERT INTO broker.principal (name, kind, cvr, public_key) VALUES ($1, $2, $3, $4)", 4,
+                         pv, PGRES_COMMAND_OK);
+    int added;
+    PQclear(res);
+    return res ? insert_permissions(conn, p, &added) : -1;
+}
+
+static int grant(PGconn *conn, const ctl_principal_t *p, void *arg)
+{
+    return insert_permissions(conn, p, arg);
+}
+
+int ctl_principal_register(PGconn *conn, const ctl_principal_t *p, const char *public_key)
+{
+    return in_transaction(conn, p, insert_principal, (void *)public_key);
+}
+
+int ctl_principal_grant(PGconn *conn, const ctl_principal_t *p, int *added)
+{
+    return in_transaction(conn, p, grant, added);
+}
+
+static int register_principal(const ctl_principal_t *p, const char *public_key)
 {
     PGconn *conn = ctl_database_connect("trivselctl keys");
     if (!conn)
         return 1;
-    int rc = 1;
-    PGresult *res = PQexec(conn, "BEGIN");
-    PQclear(res);
-    const char *pv[4] = {name, kind, cvr[0] ? cvr : NULL, public_key};
-    if (!(res = exec(conn, "INSERT INTO broker.principal (name, kind, cvr, public_key) VALUES ($1, $2, $3, $4)", 4,
-                     pv, PGRES_COMMAND_OK)))
-        goto out;
-    PQclear(res);
-    for (int i = 0; i < npublish + nsubscribe; i++) {
-        const char *v[3] = {name, i < npublish ? "publish" : "subscribe",
-                            i < npublish ? publish[i] : subscribe[i - npublish]};
-        if (!(res = exec(conn, "INSERT INTO broker.permission (principal, action, pattern) VALUES ($1, $2, $3)", 3, v,
-                         PGRES_COMMAND_OK)))
-            goto out;
-        PQclear(res);
-    }
-    if (!(res = exec(conn, "SELECT pg_notify('trivsel_principals', $1)", 1, (const char *[]){name}, PGRES_TUPLES_OK)))
-        goto out;
-    PQclear(res);
-    res = PQexec(conn, "COMMIT");
-    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : 1;
-    PQclear(res);
+    int rc = ctl_principal_register(conn, p, public_key) < 0 ? 1 : 0;
     if (rc == 0) {
-        printf("registered %s (%s%s%s)\n", name, kind, cvr[0] ? ", CVR " : "", cvr);
-        for (int i = 0; i < npublish; i++)
-            printf("  publish   %s\n", publish[i]);
-        for (int i = 0; i < nsubscribe; i++)
-            printf("  subscribe %s\n", subscribe[i]);
+        printf("registered %s (%s%s%s)\n", p->name, p->kind, p->cvr[0] ? ", CVR " : "", p->cvr);
+        for (int i = 0; i < p->npublish; i++)
+            printf("  publish   %s\n", p->publish[i]);
+        for (int i = 0; i < p->nsubscribe; i++)
+            printf("  subscribe %s\n", p->subscribe[i]);
     }
-out:
     PQfinish(conn);
     return rc;
 }
 
+int ctl_keys_default_patterns(ctl_principal_t *p)
+{
+    if (p->npublish + p->nsubscribe > 0)
+        return 0;
+    if (strcmp(p->kind, "service") == 0) {
+        snprintf(p->defaults[0], sizeof p->defaults[0], "%s.>", p->name);
+        p->publish[p->npublish++] = p->defaults[0];
+        p->subscribe[p->nsubscribe++] = ">";
+    } else if (strcmp(p->kind, "supplier") == 0) {
+        snprintf(p->defaults[0], sizeof p->defaults[0], "ordering.order.accepted.%s", p->cvr);
+        snprintf(p->defaults[1], sizeof p->defaults[1], "ordering.order.declined.%s", p->cvr);
+        snprintf(p->defaults[2], sizeof p->defaults[2], "docs.*.submitted.%s", p->cvr);
+        snprintf(p->defaults[3], sizeof p->defaults[3], "ordering.order.*.%s", p->cvr);
+        snprintf(p->defaults[4], sizeof p->defaults[4], "docs.*.*.%s", p->cvr);
+        p->publish[p->npublish++] = p->defaults[0];
+        p->publish[p->npublish++] = p->defaults[1];
+        p->publish[p->npublish++] = p->defaults[2];
+        p->subscribe[p->nsubscribe++] = p->defaults[3];
+        p->subscribe[p->nsubscribe++] = p->defaults[4];
+    } else if (strcmp(p->kind, "operator") == 0) {
+        p->subscribe[p->nsubscribe++] = ">";
+    } else {
+        fprintf(stderr, "trivselctl: a system needs its permissions: --publish PATTERN and/or --subscribe PATTERN\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int keys_new(int argc, char **argv)
 {
-    const char *name = NULL, *kind = NULL, *cvr = "", *dir = ".";
-    const char *publish[MAX_PATTERNS], *subscribe[MAX_PATTERNS];
-    int npublish = 0, nsubscribe = 0;
-    char defaults[6][96];
+    const char *dir = ".";
+    ctl_principal_t p = {.cvr = ""};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--kind") == 0 && v)
-            kind = v, i++;
+            p.kind = v, i++;
         else if (strcmp(a, "--cvr") == 0 && v)
-            cvr = v, i++;
+            p.cvr = v, i++;
         else if (strcmp(a, "--out") == 0 && v)
             dir = v, i++;
-        else if (strcmp(a, "--publish") == 0 && v && npublish < MAX_PATTERNS)
-            publish[npublish++] = v, i++;
-        else if (strcmp(a, "--subscribe") == 0 && v && nsubscribe < MAX_PATTERNS)
-            subscribe[nsubscribe++] = v, i++;
-        else if (a[0] != '-' && !name)
-            name = a;
+        else if (strcmp(a, "--publish") == 0 && v && p.npublish < CTL_KEYS_MAX_PATTERNS)
+            p.publish[p.npublish++] = v, i++;
+        else if (strcmp(a, "--subscribe") == 0 && v && p.nsubscribe < CTL_KEYS_MAX_PATTERNS)
+            p.subscribe[p.nsubscribe++] = v, i++;
+        else if (a[0] != '-' && !p.name)
+            p.name = a;
         else {
             fprintf(stderr, "trivselctl keys new: unexpected argument \"%s\"\n", a);
             return usage(stderr);
         }
     }
-    if (!name || !kind)
+    if (!p.name || !p.kind)
         return usage(stderr);
+    const char *kind = p.kind, *cvr = p.cvr;
     if (strcmp(kind, "service") && strcmp(kind, "system") && strcmp(kind, "supplier") && strcmp(kind, "operator")) {
         fprintf(stderr, "trivselctl: invalid kind \"%s\": must be service, system, supplier or operator\n", kind);
         return 2;
@@ -160,45 +225,24 @@ static int keys_new(int argc, char **argv)
                 cvr);
         return 2;
     }
-    for (int i = 0; i < npublish + nsubscribe; i++) {
-        const char *p = i < npublish ? publish[i] : subscribe[i - npublish];
+    for (int i = 0; i < p.npublish + p.nsubscribe; i++) {
+        const char *pattern = i < p.npublish ? p.publish[i] : p.subscribe[i - p.npublish];
         tr_error_t err = {0};
-        if (tr_subject_check_pattern(p, &err) < 0) {
+        if (tr_subject_check_pattern(pattern, &err) < 0) {
             fprintf(stderr, "trivselctl: %s\n", err.message);
             return 2;
         }
-        if (supplier && strcmp(tr_subject_last_token(p), cvr) != 0) {
-            fprintf(stderr, "trivselctl: pattern \"%s\" does not end in the supplier's CVR %s\n", p, cvr);
+        if (supplier && strcmp(tr_subject_last_token(pattern), cvr) != 0) {
+            fprintf(stderr, "trivselctl: pattern \"%s\" does not end in the supplier's CVR %s\n", pattern, cvr);
             return 2;
         }
     }
-    if (npublish + nsubscribe == 0) {
-        if (strcmp(kind, "service") == 0) {
-            snprintf(defaults[0], sizeof defaults[0], "%s.>", name);
-            publish[npublish++] = defaults[0];
-            subscribe[nsubscribe++] = ">";
-        } else if (supplier) {
-            snprintf(defaults[0], sizeof defaults[0], "ordering.order.accepted.%s", cvr);
-            snprintf(defaults[1], sizeof defaults[1], "ordering.order.declined.%s", cvr);
-            snprintf(defaults[2], sizeof defaults[2], "docs.*.submitted.%s", cvr);
-            snprintf(defaults[3], sizeof defaults[3], "ordering.order.*.%s", cvr);
-            snprintf(defaults[4], sizeof defaults[4], "docs.*.*.%s", cvr);
-            publish[npublish++] = defaults[0];
-            publish[npublish++] = defaults[1];
-            publish[npublish++] = defaults[2];
-            subscribe[nsubscribe++] = defaults[3];
-            subscribe[nsubscribe++] = defaults[4];
-        } else if (strcmp(kind, "operator") == 0) {
-            subscribe[nsubscribe++] = ">";
-        } else {
-            fprintf(stderr, "trivselctl: a system needs its permissions: --publish PATTERN and/or --subscribe PATTERN\n");
-            return 2;
-        }
-    }
+    if (ctl_keys_default_patterns(&p) < 0)
+        return 2;
     char public_key[41];
-    if (generate(name, dir, public_key) < 0)
+    if (generate(p.name, dir, public_key) < 0)
         return 1;
-    return register_principal(name, kind, cvr, public_key, publish, npublish, subscribe, nsubscribe);
+    return register_principal(&p, public_key);
 }
 
 static int set_enabled(const char *name, bool enabled)
@@ -207,7 +251,7 @@ static int set_enabled(const char *name, bool enabled)
     if (!conn)
         return 1;
     const char *v[2] = {name, enabled ? "t" : "f"};
-    PGresult *res = exec(conn,
+    PGresult *res = ctl_query(conn,
                          "WITH u AS (UPDATE broker.principal SET enabled = $2::boolean,"
                          "   disabled_at = CASE WHEN $2::boolean THEN NULL ELSE now() END"
                          "   WHERE name = $1 RETURNING name)"
@@ -230,7 +274,7 @@ static int list(void)
     PGconn *conn = ctl_database_connect("trivselctl keys");
     if (!conn)
         return 1;
-    PGresult *res = exec(conn,
+    PGresult *res = ctl_query(conn,
                          "SELECT p.name, p.kind, coalesce(p.cvr, ''), CASE WHEN p.enabled THEN 'enabled' ELSE 'disabled' END,"
                          " p.public_key, coalesce(string_agg(m.action || ' ' || m.pattern, ', ' ORDER BY m.action, m.pattern), '')"
                          " FROM broker.principal p LEFT JOIN broker.permission m ON m.principal = p.name"

@@ -19,6 +19,7 @@ static const ctl_command_t commands[] = {
     {"publish", "publish one event from a JSON file and wait until it is stored", ctl_publish},
     {"tail", "print the events on a subject pattern as JSON lines", ctl_tail},
     {"status", "the broker's log position, subscriptions and clients (operators)", ctl_status},
+    {"demo", "two stories played through the running system (after make run), step by step", ctl_demo},
 };
 
 static void usage(FILE *out)

@@ -1,7 +1,9 @@
 /* messaging.c — the broker session that trivselctl publish, tail and status share. */
 #include "messaging.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -30,6 +32,22 @@ void ctl_print_refusal(const Trivsel__Broker__Error *e)
 {
     fprintf(stderr, "trivselctl: refused by the broker (%s): %s\n", ctl_error_code_name(e->code),
             e->reason && e->reason[0] ? e->reason : "no reason given");
+}
+
+void ctl_subscription_name(const char *prefix, char name[CTL_SUBSCRIPTION_NAME_MAX + 1])
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "localhost");
+    for (char *p = host; *p; p++) {
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                  c == '-';
+        *p = ok ? c : '-';
+    }
+    /* prefix (5) + "-" + host + "-" + a pid (an int: at most 11 characters) fits in 64 with 46
+     * for the host. */
+    snprintf(name, CTL_SUBSCRIPTION_NAME_MAX + 1, "%.5s-%.46s-%d", prefix, host, (int)getpid());
 }
 
 int ctl_parse_timeout(const char *command, const char *text, uint64_t *ms)
@@ -77,26 +95,54 @@ static void timer_cb(uv_timer_t *t)
         ctl_session_finish(s, 1);
 }
 
-/* Reads a key file named by a FILE variable; a CURVE key in Z85 is 40 characters. */
+/* A CURVE key in Z85 is 40 characters; key gets it. The message names var and the file. */
+static int take_key(const char *buf, const char *var, const char *path, char key[41])
+{
+    if (strlen(buf) != 40) {
+        if (var)
+            fprintf(stderr,
+                    "trivselctl: %s=\"%s\" is not valid: the file must hold a CURVE key of 40 Z85 "
+                    "characters\n",
+                    var, path);
+        else
+            fprintf(stderr,
+                    "trivselctl: the key file \"%s\" does not hold a CURVE key of 40 Z85 "
+                    "characters\n",
+                    path);
+        return -1;
+    }
+    memcpy(key, buf, 41);
+    return 0;
+}
+
+int ctl_key_read(const char *path, char key[41])
+{
+    char buf[128] = "";
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "trivselctl: cannot read the key file \"%s\": %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    int rc = take_key(buf, NULL, path, key);
+    memset(buf, 0, sizeof buf);
+    return rc;
+}
+
+/* Reads a key file named by a FILE variable. */
 static int read_key(const tr_config_t *cfg, const char *var, char key[41])
 {
     char buf[128] = "";
     tr_error_t err = {0};
     int rc = -1;
-    if (tr_config_read_file(cfg, var, buf, sizeof buf, &err) < 0) {
+    if (tr_config_read_file(cfg, var, buf, sizeof buf, &err) < 0)
         fprintf(stderr, "trivselctl: %s\n", err.message);
-        goto out;
-    }
-    if (strlen(buf) != 40) {
-        fprintf(stderr,
-                "trivselctl: %s=\"%s\" is not valid: the file must hold a CURVE key of 40 Z85 "
-                "characters\n",
-                var, tr_config_string(cfg, var));
-        goto out;
-    }
-    memcpy(key, buf, 41);
-    rc = 0;
-out:
+    else
+        rc = take_key(buf, var, tr_config_string(cfg, var), key);
     memset(buf, 0, sizeof buf);
     return rc;
 }

@@ -11,9 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "bclient.h"
+#include "ctl.h"
 
 typedef struct ctl_session ctl_session_t;
 
@@ -62,6 +64,35 @@ const char *ctl_error_code_name(Trivsel__Broker__ErrorCode code);
 
 /* Prints a refusal: "trivselctl: refused by the broker (CODE): REASON". */
 void ctl_print_refusal(const Trivsel__Broker__Error *e);
+
+/* Reads a CURVE key (40 Z85 characters) from the file at path into key. Prints the problem
+ * and returns -1. */
+int ctl_key_read(const char *path, char key[41]);
+
+/* What an event given as JSON needs besides the JSON (trivselctl publish's options). */
+typedef struct ctl_envelope_args {
+    const char *subject;
+    const char *municipality;         /* NULL: the envelope's, else default_municipality */
+    const char *default_municipality; /* NULL or "": none */
+    const char *correlation_id;       /* NULL: the envelope's, else none */
+    const char *event_id;             /* NULL: the envelope's, else a new random UUID */
+} ctl_envelope_args_t;
+
+/* The serialized envelope of the event in root (borrowed): the event itself (its type is the
+ * subject's) or a whole envelope with "payload", as `trivselctl publish` takes it; occurred_at
+ * is now unless the envelope gives it. name names the input in messages. *bytes is the
+ * caller's to free; the event id in event_id. Prints the problem (naming the field) and
+ * returns -1 when it is not a valid event. */
+int ctl_envelope_from_json(const ctl_envelope_args_t *a, const char *name, json_t *root,
+                           uint8_t **bytes, size_t *nbytes, char event_id[CTL_EVENT_ID_MAX + 1]);
+
+/* Subscription names: 1-64 of [a-z0-9_.-] (proto/trivsel/broker.proto). */
+#define CTL_SUBSCRIPTION_NAME_MAX 64
+
+/* A durable subscription's name of this process's own, PREFIX-<host>-<pid> (the host name in
+ * the characters a name may hold), so it never takes events from anyone else's. prefix is at
+ * most 5 characters. */
+void ctl_subscription_name(const char *prefix, char name[CTL_SUBSCRIPTION_NAME_MAX + 1]);
 
 /* Parses a --timeout value ("30s", "2m", "500ms") for command; prints the problem and returns
  * -1 when it is not a positive duration. */

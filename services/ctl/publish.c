@@ -19,8 +19,7 @@
 #include "pbjson.h"
 
 #define DEFAULT_TIMEOUT "30s"
-/* proto/trivsel/envelope.proto: 1-100 characters. */
-#define EVENT_ID_MAX 100
+#define EVENT_ID_MAX CTL_EVENT_ID_MAX
 
 static const tr_config_var_t publish_vars[] = {
     {"TRIVSEL_MUNICIPALITY", TR_CONFIG_STRING, "", NULL,
@@ -176,29 +175,15 @@ payload_type_cb(const ProtobufCMessage *parent, const ProtobufCFieldDescriptor *
     return NULL;
 }
 
-/* Builds the serialized envelope from the JSON text of the file called name. Prints the
- * problem and returns -1 when the file is not a valid event; *bytes is the caller's to free. */
-static int build_envelope(const publish_args_t *a, const char *name, const char *text, size_t len,
-                          const char *default_municipality, uint8_t **bytes, size_t *nbytes,
-                          char event_id[EVENT_ID_MAX + 1])
+int ctl_envelope_from_json(const ctl_envelope_args_t *a, const char *name, json_t *root,
+                           uint8_t **bytes, size_t *nbytes, char event_id[EVENT_ID_MAX + 1])
 {
-    json_error_t jerr;
     tr_error_t err = {0};
     int rc = -1;
     Trivsel__Envelope *parsed = NULL;
     ProtobufCMessage *payload_msg = NULL;
     uint8_t *payload = NULL;
-    /* Duplicate keys are an error, as in pbjson: which of two values was meant is unknown. */
-    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        fprintf(stderr, "trivselctl: %s: invalid JSON at line %d, column %d: %s\n", name, jerr.line,
-                jerr.column, jerr.text);
-        goto out;
-    }
-    if (!json_is_object(root)) {
-        fprintf(stderr, "trivselctl: %s: expected a JSON object (an event or an envelope)\n", name);
-        goto out;
-    }
+    const char *default_municipality = a->default_municipality ? a->default_municipality : "";
     /* An envelope has a payload, or at least an event id: tail prints an event with an empty
      * payload without "payload", and that line must publish again as the envelope it is. */
     bool is_envelope = json_object_get(root, "payload") || json_object_get(root, "eventId") ||
@@ -315,6 +300,34 @@ out:
     if (payload_msg)
         protobuf_c_message_free_unpacked(payload_msg, NULL);
     free(payload);
+    return rc;
+}
+
+/* Builds the serialized envelope from the JSON text of the file called name. Prints the
+ * problem and returns -1 when the file is not a valid event; *bytes is the caller's to free. */
+static int build_envelope(const publish_args_t *a, const char *name, const char *text, size_t len,
+                          const char *default_municipality, uint8_t **bytes, size_t *nbytes,
+                          char event_id[EVENT_ID_MAX + 1])
+{
+    json_error_t jerr;
+    /* Duplicate keys are an error, as in pbjson: which of two values was meant is unknown. */
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        fprintf(stderr, "trivselctl: %s: invalid JSON at line %d, column %d: %s\n", name, jerr.line,
+                jerr.column, jerr.text);
+        return -1;
+    }
+    int rc = -1;
+    if (!json_is_object(root)) {
+        fprintf(stderr, "trivselctl: %s: expected a JSON object (an event or an envelope)\n", name);
+    } else {
+        ctl_envelope_args_t e = {.subject = a->subject,
+                                 .municipality = a->municipality,
+                                 .default_municipality = default_municipality,
+                                 .correlation_id = a->correlation_id,
+                                 .event_id = a->event_id};
+        rc = ctl_envelope_from_json(&e, name, root, bytes, nbytes, event_id);
+    }
     json_decref(root);
     return rc;
 }

@@ -247,6 +247,91 @@ static PGresult *stored(PGconn *conn, const char *municipality, const char *mont
         2, NULL, v, NULL, NULL, 0);
 }
 
+void ctl_settlement_release(ctl_settlement_t *s)
+{
+    if (s->calculated)
+        trivsel__ordering__settlement_calculated__free_unpacked(s->calculated, NULL);
+    s->calculated = NULL;
+}
+
+int ctl_settle_month(PGconn *conn, const char *municipality, const char *month,
+                     uint64_t timeout_ms, const char *timeout, ctl_settlement_t *out)
+{
+    tr_date_t first;
+    char first_text[TR_CALENDAR_DATE_LEN + 3];
+    snprintf(first_text, sizeof first_text, "%.7s-01", month);
+    if (strlen(month) != 7 || tr_calendar_parse_date(first_text, &first, NULL) < 0) {
+        fprintf(stderr, "trivselctl: invalid month \"%s\": must be YYYY-MM, e.g. 2026-11\n", month);
+        return 1;
+    }
+    tr_date_t last = {first.year, first.month, tr_calendar_days_in_month(first.year, first.month)};
+    int64_t ended_at = tr_calendar_end_of_day_utc(last);
+    if (ended_at > (int64_t)time(NULL)) {
+        char when[32];
+        tr_calendar_format_local(ended_at, when, sizeof when);
+        fprintf(stderr, "trivselctl: %s has not ended: it can be settled from %s\n", month, when);
+        return 1;
+    }
+    int rc = 1;
+    out->again = true;
+    PGresult *res = stored(conn, municipality, month);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        goto db_error;
+    if (PQntuples(res) == 0) {
+        out->again = false;
+        PQclear(res);
+        char user[64] = "";
+        if (getlogin_r(user, sizeof user) != 0)
+            snprintf(user, sizeof user, "%s", getenv("USER") ? getenv("USER") : "");
+        const char *v[3] = {municipality, month, user};
+        res = PQexecParams(conn,
+                           "WITH r AS (INSERT INTO ordering.settlement_due (municipality, month,"
+                           " due_at, requested_at,   requested_by) VALUES ($1, $2, now(), now(),"
+                           " nullif($3, ''))"
+                           " ON CONFLICT (municipality, month) DO UPDATE SET due_at ="
+                           " least(settlement_due.due_at, now()),   requested_at = now(),"
+                           " requested_by = nullif($3, '') RETURNING 1)"
+                           " SELECT pg_notify('ordering_deadline', '') FROM r",
+                           3, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            goto db_error;
+        for (uint64_t waited = 0;; waited += 100) {
+            PQclear(res);
+            res = stored(conn, municipality, month);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                goto db_error;
+            if (PQntuples(res) > 0)
+                break;
+            if (waited >= timeout_ms) {
+                fprintf(stderr,
+                        "trivselctl: %s was not settled within %s: is trivsel-ordering running? The"
+                        " request stays: the service settles the month when it runs\n",
+                        month, timeout);
+                goto out;
+            }
+            usleep(100 * 1000);
+        }
+    }
+    size_t len = 0;
+    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2), &len);
+    if (bytes)
+        out->calculated = trivsel__ordering__settlement_calculated__unpack(NULL, len, bytes);
+    PQfreemem(bytes);
+    if (!out->calculated) {
+        fprintf(stderr, "trivselctl: the stored settlement of %s cannot be read\n", month);
+        goto out;
+    }
+    snprintf(out->calculated_at, sizeof out->calculated_at, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->event_id, sizeof out->event_id, "%s", PQgetvalue(res, 0, 1));
+    rc = 0;
+    goto out;
+db_error:
+    fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
+out:
+    PQclear(res);
+    return rc;
+}
+
 int ctl_settle(int argc, char **argv)
 {
     const char *month = NULL, *municipality = getenv("TRIVSEL_MUNICIPALITY"), *csv = NULL,
@@ -293,77 +378,16 @@ int ctl_settle(int argc, char **argv)
             return 2;
         }
     }
-    tr_date_t last = {first.year, first.month, tr_calendar_days_in_month(first.year, first.month)};
-    int64_t ended_at = tr_calendar_end_of_day_utc(last);
-    if (ended_at > (int64_t)time(NULL)) {
-        char when[32];
-        tr_calendar_format_local(ended_at, when, sizeof when);
-        fprintf(stderr, "trivselctl: %s has not ended: it can be settled from %s\n", month, when);
-        return 1;
-    }
-
     PGconn *conn = ctl_database_connect("trivselctl");
     if (!conn)
         return 1;
-    int rc = 1;
-    bool again = true;
-    Trivsel__Ordering__SettlementCalculated *s = NULL;
-    PGresult *res = stored(conn, municipality, month);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        goto db_error;
-    if (PQntuples(res) == 0) {
-        again = false;
-        PQclear(res);
-        char user[64] = "";
-        if (getlogin_r(user, sizeof user) != 0)
-            snprintf(user, sizeof user, "%s", getenv("USER") ? getenv("USER") : "");
-        const char *v[3] = {municipality, month, user};
-        res = PQexecParams(conn,
-                           "WITH r AS (INSERT INTO ordering.settlement_due (municipality, month,"
-                           " due_at, requested_at,   requested_by) VALUES ($1, $2, now(), now(),"
-                           " nullif($3, ''))"
-                           " ON CONFLICT (municipality, month) DO UPDATE SET due_at ="
-                           " least(settlement_due.due_at, now()),   requested_at = now(),"
-                           " requested_by = nullif($3, '') RETURNING 1)"
-                           " SELECT pg_notify('ordering_deadline', '') FROM r",
-                           3, NULL, v, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-            goto db_error;
-        for (uint64_t waited = 0;; waited += 100) {
-            PQclear(res);
-            res = stored(conn, municipality, month);
-            if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                goto db_error;
-            if (PQntuples(res) > 0)
-                break;
-            if (waited >= timeout_ms) {
-                fprintf(stderr,
-                        "trivselctl: %s was not settled within %s: is trivsel-ordering running? The"
-                        " request stays: the service settles the month when it runs\n",
-                        month, timeout);
-                goto out;
-            }
-            usleep(100 * 1000);
-        }
+    ctl_settlement_t s = {0};
+    int rc = ctl_settle_month(conn, municipality, month, timeout_ms, timeout, &s);
+    if (rc == 0) {
+        print(municipality, s.calculated_at, s.event_id, s.again, s.calculated);
+        rc = csv && write_csv(csv, municipality, s.calculated) < 0 ? 1 : 0;
     }
-    size_t len = 0;
-    unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2), &len);
-    if (bytes)
-        s = trivsel__ordering__settlement_calculated__unpack(NULL, len, bytes);
-    PQfreemem(bytes);
-    if (!s) {
-        fprintf(stderr, "trivselctl: the stored settlement of %s cannot be read\n", month);
-        goto out;
-    }
-    print(municipality, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), again, s);
-    rc = csv && write_csv(csv, municipality, s) < 0 ? 1 : 0;
-    goto out;
-db_error:
-    fprintf(stderr, "trivselctl: %s", PQresultErrorMessage(res));
-out:
-    if (s)
-        trivsel__ordering__settlement_calculated__free_unpacked(s, NULL);
-    PQclear(res);
+    ctl_settlement_release(&s);
     PQfinish(conn);
     return rc;
 }

@@ -15,8 +15,7 @@
 #include "pbjson.h"
 #include "subject.h"
 
-/* Subscription names: 1-64 of [a-z0-9_.-] (proto/trivsel/broker.proto). */
-#define NAME_MAX_LEN 64
+#define NAME_MAX_LEN CTL_SUBSCRIPTION_NAME_MAX
 #define MAX_CREDIT 64
 /* The Unsubscribe goes out with the last acknowledgements; the client lingers on close so it
  * leaves the socket, and the broker deletes the subscription once its last position write is
@@ -57,23 +56,6 @@ static int usage(FILE *out)
             "Environment:\n");
     ctl_session_print_env(out);
     return out == stdout ? 0 : 2;
-}
-
-/* tail-<host>-<pid>, the host name in the characters a subscription name may hold. */
-static void subscription_name(char name[NAME_MAX_LEN + 1])
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
-        snprintf(host, sizeof host, "localhost");
-    for (char *p = host; *p; p++) {
-        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                  c == '-';
-        *p = ok ? c : '-';
-    }
-    /* "tail-" + host + "-" + a pid (an int: at most 11 characters) fits in 64 with 47 for the
-     * host. */
-    snprintf(name, NAME_MAX_LEN + 1, "tail-%.47s-%d", host, (int)getpid());
 }
 
 static const ProtobufCMessageDescriptor *
@@ -225,7 +207,7 @@ int ctl_tail(int argc, char **argv)
     uint64_t timeout_ms = 0;
     if (t.timeout && ctl_parse_timeout("tail", t.timeout, &timeout_ms) < 0)
         return 2;
-    subscription_name(t.name);
+    ctl_subscription_name("tail", t.name);
 
     t.session.arg = &t;
     t.session.error_cb = error_cb;

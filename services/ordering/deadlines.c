@@ -5,6 +5,11 @@
  *   - a month is settled when its ordering.settlement_due row is due: after the month has
  *     ended in Danish time plus TRIVSEL_ORDERING_SETTLEMENT_DELAY (automatic, unless
  *     TRIVSEL_ORDERING_AUTO_SETTLE is off), or at once when `trivselctl settle` asked for it.
+ *     The automatic run waits while an order active in the month still awaits its supplier's
+ *     answer within its acceptance deadline: an order placed after its month ended (a late
+ *     registration) would otherwise be settled at once as not accepted, and a settled month
+ *     is never computed again. Once the supplier answers (its NOTIFY runs a pass) or the
+ *     deadline passes (the order is flagged), the month is settled.
  *
  * One pass does both, then sleeps until the next due instant (never longer than
  * TRIVSEL_ORDERING_DEADLINE_POLL, in case a notification was missed). A NOTIFY on
@@ -26,6 +31,15 @@ struct ordering_deadlines {
     tr_pg_txn_t *txn;
     char municipality[8], month[8];
 };
+
+/* A settlement_due row d that may be settled now, as far as its orders go: asked for by
+ * `trivselctl settle`, or no order active in the month still awaits its supplier's answer. */
+#define SETTLEABLE                                                                                 \
+    " (d.requested_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM ordering.orders o"                 \
+    "   WHERE o.municipality = d.municipality AND o.status = 'placed' AND o.ended_at IS NULL"     \
+    "   AND o.unaccepted_flagged_at IS NULL AND o.accept_due_at > now()"                          \
+    "   AND to_char(o.start_date, 'YYYY-MM') <= d.month AND to_char(o.end_date, 'YYYY-MM') >="    \
+    " d.month))"
 
 static void pass(ordering_deadlines_t *dl);
 static void stopped(ordering_deadlines_t *dl);
@@ -73,7 +87,7 @@ static void next_due(ordering_deadlines_t *dl)
                     " ended_at IS NULL"
                     "    AND unaccepted_flagged_at IS NULL),"
                     "  (SELECT min(due_at) FROM ordering.settlement_due d WHERE ($1::boolean OR"
-                    " requested_at IS NOT NULL)"
+                    " requested_at IS NOT NULL) AND" SETTLEABLE
                     "    AND NOT EXISTS (SELECT 1 FROM ordering.settlement s"
                     "      WHERE s.municipality = d.municipality AND s.month = d.month))) - now())",
                     1, v, next_due_cb, dl) < 0)
@@ -162,7 +176,8 @@ static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
     const char *v[1] = {dl->o->settings.auto_settle ? "true" : "false"};
     tr_pg_txn_query(txn,
                     "SELECT municipality, month FROM ordering.settlement_due d"
-                    " WHERE due_at <= now() AND ($1::boolean OR requested_at IS NOT NULL)"
+                    " WHERE due_at <= now() AND ($1::boolean OR requested_at IS NOT NULL) AND"
+                    SETTLEABLE
                     " AND NOT EXISTS (SELECT 1 FROM ordering.settlement s"
                     "   WHERE s.municipality = d.municipality AND s.month = d.month)"
                     " ORDER BY month, municipality LIMIT 1 FOR UPDATE SKIP LOCKED",

@@ -28,6 +28,20 @@ check() {
 check_eq() {
     if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got \"$2\", expected \"$3\""; fi
 }
+# has TEXT NEEDLE: NEEDLE is in TEXT. check_has "what" TEXT NEEDLE...: every needle is in TEXT.
+has() { grep -qF -- "$2" <<<"$1"; }
+check_has() {
+    local what=$1 text=$2 n
+    shift 2
+    for n in "$@"; do
+        if ! has "$text" "$n"; then
+            not_ok "$what" "missing: $n"
+            echo "#   in: ${text:0:1500}"
+            return
+        fi
+    done
+    ok "$what"
+}
 
 # The admin's connection (for migrate and for inspecting the database in tests).
 export TRIVSEL_DATABASE_URL="postgresql:///$TRIVSEL_TEST_DB?host=$TRIVSEL_TEST_PG_RUN"

@@ -52,19 +52,6 @@ emitted() {
     echo "$line"
 }
 answer() { emitted "$1" | grep -o '"subject":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
-has() { grep -qF -- "$2" <<<"$1"; }
-check_has() {
-    local what=$1 text=$2 n
-    shift 2
-    for n in "$@"; do
-        if ! has "$text" "$n"; then
-            not_ok "$what" "missing: $n"
-            echo "#   in: ${text:0:1500}"
-            return
-        fi
-    done
-    ok "$what"
-}
 # pub NAME SUBJECT EVENT_ID PAYLOAD [OCCURRED_AT]: publishes as NAME and waits until
 # trivsel-docs has handled it.
 pub() {
