@@ -160,6 +160,31 @@ static const char triage_sql[] =
     " FROM assessment.underretning u JOIN assessment.sag s ON s.case_id = u.case_id"
     " WHERE u.underretning_id = $1";
 
+/* An abuse case's triage (Barnets Lov §137 stk. 2-4, §20 stk. 1), refused for the same reasons
+ * and with the same codes as trivsel-intake refuses it: both services see the same
+ * intake.triage.completed, and a triage intake refuses must not be recorded here, or the
+ * corrected one that follows would be refused here as a second triage. */
+static void abuse_triage_check(const Trivsel__Intake__TriageCompleted *m, bool parents_suspected,
+                               asm_problems_t *p)
+{
+    if (!m->boernesamtale_plan || !m->boernesamtale_plan[0])
+        asm_problem(p, "boernesamtale_plan", "missing_boernesamtale_plan",
+                    "the plan for the børnesamtale (mandatory when violence or sexual abuse is "
+                    "suspected, Barnets Lov §137) is missing");
+    if (!m->parents_not_told)
+        asm_problem(p, "parents_not_told", "parents_not_told_unconfirmed", "%s",
+                    parents_suspected
+                        ? "the parents may be the abusers: the triage must confirm that they "
+                          "were not told (parents_not_told, Barnets Lov §137)"
+                        : "violence or sexual abuse is suspected: the triage must confirm that "
+                          "the parents were not told (parents_not_told, Barnets Lov §137)");
+    if (m->outcome != TRIVSEL__INTAKE__TRIAGE_OUTCOME__TRIAGE_OUTCOME_BOERNEFAGLIG_UNDERSOEGELSE)
+        asm_problem(p, "outcome", "investigation_required",
+                    "a børnefaglig undersøgelse is mandatory when violence or sexual abuse is "
+                    "suspected (Barnets Lov §20 stk. 1): the outcome must be "
+                    "TRIAGE_OUTCOME_BOERNEFAGLIG_UNDERSOEGELSE");
+}
+
 static void triage_decide(asm_work_t *w)
 {
     const Trivsel__Intake__TriageCompleted *m = (const void *)w->msg;
@@ -178,6 +203,8 @@ static void triage_decide(asm_work_t *w)
     if (asm_col_bool(r, 0, 1))
         asm_problem(p, "underretning_id", "already_triaged",
                     "underretning %s has been triaged already", m->underretning_id);
+    if (asm_col_bool(r, 0, 3))
+        abuse_triage_check(m, asm_col_bool(r, 0, 4), p);
     if (p->n) {
         asm_work_refuse(w);
         return;
@@ -241,12 +268,6 @@ static void triage_decide(asm_work_t *w)
         asm_work_finish(w, "cannot queue the triage");
         return;
     }
-    if (m->outcome != TRIVSEL__INTAKE__TRIAGE_OUTCOME__TRIAGE_OUTCOME_BOERNEFAGLIG_UNDERSOEGELSE &&
-        has_investigation && asm_col_bool(r, 0, 3))
-        tr_log_info("abuse case triaged without a børnefaglig undersøgelse; the mandatory "
-                    "investigation runs on",
-                    TR_LOG_STR("underretning_id", m->underretning_id),
-                    TR_LOG_STR("case_id", case_id));
     asm_work_finish(w, NULL);
 }
 

@@ -113,6 +113,20 @@ check_eq "... received 31 October 2024, due on 28 February 2025" "$(field dueDat
 check "... carrying the abuse flags" grep -qF '"abuseCase":true,"parentsSuspected":true' <<<"$ev"
 check_eq "... opened because of the abuse case" \
     "$(sql "SELECT opened_because FROM assessment.investigation WHERE investigation_id = '$inv_b'")" abuse_case
+# The abuse case's rules for the triage, as trivsel-intake applies them (Barnets Lov §137, §20):
+# a triage that does not confirm the parents were not told, without a plan for the børnesamtale
+# and without the mandatory investigation is refused here too, and recorded nowhere.
+pub casesys intake.triage.completed b-tri0 case-b <<'J'
+{"underretningId": "u-b1", "caseId": "case-b", "childInDanger": true, "acuteMeasuresNeeded": false,
+ "outcome": "TRIAGE_OUTCOME_AFDAEKNING", "triagedAt": "2024-10-31T14:00:00Z",
+ "triagedBy": {"id": "KLM", "name": "Karin Lund"}}
+J
+check_eq "an abuse case's triage without the parents kept out, the plan and the investigation is refused" \
+    "$(handled b-tri0)" "refused: missing_boernesamtale_plan,parents_not_told_unconfirmed,investigation_required"
+check_eq "... naming the parents" "$(sql "SELECT problems->1->>'problem' FROM assessment.refused_event WHERE event_id = 'b-tri0'")" \
+    "the parents may be the abusers: the triage must confirm that they were not told (parents_not_told, Barnets Lov §137)"
+check_eq "... and is not recorded as the triage" \
+    "$(sql "SELECT count(*) FROM assessment.underretning WHERE underretning_id = 'u-b1' AND triage_event_id IS NOT NULL")" 0
 pub casesys intake.triage.completed b-tri case-b <<'J'
 {"underretningId": "u-b1", "caseId": "case-b", "childInDanger": true, "acuteMeasuresNeeded": false,
  "outcome": "TRIAGE_OUTCOME_BOERNEFAGLIG_UNDERSOEGELSE", "triagedAt": "2024-10-31T15:00:00Z",
