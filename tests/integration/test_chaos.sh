@@ -28,7 +28,9 @@ keys_new kommune --kind supplier --cvr 11223344
 declare -A PID KILLS EXITS
 PID[broker]=$BROKER_PID
 # start NAME: (re)starts a daemon with this test's settings. start_daemon empties NAME.log, so
-# what the one before wrote is kept in NAME.earlier.log.
+# what the one before wrote is kept in NAME.earlier.log. Ordering settles only when asked (at the
+# end: an order reaching into a settled month would be refused); docs takes documentation for 90
+# days after an order's end (some orders ended last month); deadlines are looked at often.
 start() {
     local name=$1
     [ -s "$T/$name.log" ] && cat "$T/$name.log" >>"$T/$name.earlier.log"
@@ -49,7 +51,8 @@ start() {
 ready=0
 for s in intake assessment ordering docs; do
     start "$s"
-    daemon_port "$s" && wait_ready "$(eval echo "\$HTTP_PORT_$s")" 30 && ready=$((ready + 1))
+    port=HTTP_PORT_$s
+    daemon_port "$s" && wait_ready "${!port}" 30 && ready=$((ready + 1))
 done
 check_eq "the four services start and are ready" "$ready" 4
 
@@ -121,6 +124,8 @@ wait_exit "$LOAD_PID" 400
 grep -v '^story ' "$T/load.out" | sed 's/^/# /'
 check_eq "the load finished every story it started" "$EXIT_STATUS" 0
 [ "$EXIT_STATUS" == 0 ] || grep '^story ' "$T/load.out" | head -n 30 | sed 's/^/#   /'
+# What the load's broker sessions heard besides answers (a key refused while the broker restarts).
+sort "$T/load.err" | uniq -c | head -n 5 | sed 's/^/# load: /'
 
 # Quiet: the outbox moved, every service's subscription acknowledged to the end of the log, and no
 # intake deadline due and neither fired nor closed.

@@ -46,7 +46,7 @@
 #define TICK_MS 100
 #define PROGRESS_MS 10000
 #define REQUEST_RETRY_MS 1000
-#define DOCUMENTS 3 /* two diary notes and a status report per order */
+#define DOCUMENTED_ALL 7u /* the bits of story_t.documented: two diary notes and a status report */
 
 #define NR5 "LEGAL_BASIS_BARNETS_LOV_32_STK_1_NR_5"
 #define NR7 "LEGAL_BASIS_BARNETS_LOV_32_STK_1_NR_7"
@@ -93,7 +93,8 @@ typedef struct story {
     const offer_t *offer;
     unsigned minutes_per_week;
     tr_date_t start, end;
-    int requests, documented;
+    int requests;
+    unsigned documented; /* bits: note 1, note 2, report; a redelivered answer sets its bit again */
     uint64_t request_again_at;
     char failure[512];
 } story_t;
@@ -445,10 +446,13 @@ static void answer(load_t *l, const char *subject, const json_t *payload)
         if ((s = story_of(l, text(payload, "orderId"))) && s->step == AWAIT_PLACED)
             accept_order(l, s);
     } else if (strncmp(subject, "docs.submission.accepted.", 25) == 0) {
-        if ((s = story_of(l, text(payload, "submittedEventId"))) && s->step == AWAIT_DOCUMENTED &&
-            ++s->documented == DOCUMENTS) {
-            s->step = DONE;
-            l->finished++;
+        const char *id = text(payload, "submittedEventId");
+        if ((s = story_of(l, id)) && s->step == AWAIT_DOCUMENTED) {
+            s->documented |= strstr(id, "-note-1") ? 1u : strstr(id, "-note-2") ? 2u : strstr(id, "-report") ? 4u : 0u;
+            if (s->documented == DOCUMENTED_ALL) {
+                s->step = DONE;
+                l->finished++;
+            }
         }
     } else if (strcmp(subject, "ordering.order.refused") == 0) {
         const char *refused = text(payload, "requestedEventId");
