@@ -5,6 +5,7 @@
 #   make run        build, then start the whole system in the foreground (deploy/run.sh)
 #   make test       build, then run every test; the last line is "N passed, N failed"
 #   make SANITIZE=1 test   the same under ASan and UBSan, in build-san/
+#   make chaos      the fault test alone, long: CHAOS_SECONDS (default 600) of kills and load
 #   make clean
 
 SANITIZE ?= 0
@@ -76,6 +77,14 @@ test: deps
 
 clean:
 	rm -rf build build-san
+
+# The fault test (tests/integration/test_chaos.sh) alone, for CHAOS_SECONDS, printing its counts.
+CHAOS_SECONDS ?= 600
+.PHONY: chaos
+chaos: deps
+	@$(MAKE) --no-print-directory build
+	@CHAOS_SECONDS=$(CHAOS_SECONDS) TRIVSEL_TEST_FILTER='^integration/test_chaos$$' TRIVSEL_TEST_VERBOSE=1 \
+	    tests/run.sh $(BUILD)
 
 $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(dir $@)

@@ -200,21 +200,30 @@ static void early_signal(int signum)
 }
 
 /* Waits for the database at start (a container may start before PostgreSQL), then checks the
- * schema once: a daemon must not run on a schema it was not built for. SIGTERM or SIGINT during
- * the wait ends it at once with exit status 0: as PID 1 in a container nothing else would. */
+ * schema: a daemon must not run on a schema it was not built for. A connection lost during the
+ * check (PostgreSQL restarting just then) is waited out like one not made yet; a schema that
+ * does not fit ends the start at once. SIGTERM or SIGINT during the wait ends it at once with
+ * exit status 0: as PID 1 in a container nothing else would. */
 static int check_schema(tr_daemon_t *d)
 {
     tr_error_t err = {0};
     int64_t wait_ms = tr_config_duration_ms(d->config, "TRIVSEL_DATABASE_WAIT");
-    PGconn *conn = NULL;
+    int rc = TR_EDB;
     struct sigaction sa = {.sa_handler = early_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     for (int64_t waited = 0;; waited += 100) {
         tr_error_clear(&err);
-        conn = tr_pg_connect_blocking(&d->pg_options, &err);
-        if (conn || waited >= wait_ms || stop_requested)
+        PGconn *conn = tr_pg_connect_blocking(&d->pg_options, &err);
+        if (conn) {
+            rc = tr_migrate_check(conn, d->spec->name, &err);
+            bool lost = rc < 0 && PQstatus(conn) == CONNECTION_BAD;
+            PQfinish(conn);
+            if (!lost)
+                break;
+        }
+        if (waited >= wait_ms || stop_requested)
             break;
         if (waited == 0)
             tr_log_warn("waiting for the database", TR_LOG_STR("error", err.message));
@@ -222,15 +231,8 @@ static int check_schema(tr_daemon_t *d)
     }
     if (stop_requested) {
         tr_log_info("signal received while starting: stopped");
-        PQfinish(conn);
         return 1;
     }
-    if (!conn) {
-        tr_log_error("cannot start", TR_LOG_STR("error", err.message));
-        return -1;
-    }
-    int rc = tr_migrate_check(conn, d->spec->name, &err);
-    PQfinish(conn);
     if (rc < 0) {
         tr_log_error("cannot start", TR_LOG_STR("error", err.message));
         return -1;

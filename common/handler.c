@@ -117,8 +117,12 @@ static void recorded_cb(PGresult *res, const char *error, void *arg)
 {
     tr_handling_t *h = arg;
     tr_handler_t *hd = h->handler;
-    if (error)
-        return; /* the transaction is aborted; COMMIT reports it */
+    if (error) {
+        /* Nothing else is queued in this transaction: its COMMIT, which reports the error (at
+         * once when the connection is gone), ends it and the event is tried again. */
+        tr_pg_commit(h->txn, committed_cb, h);
+        return;
+    }
     if (PQntuples(res) == 0) {
         /* Handled before (a redelivery, or a retry after a lost acknowledgement). */
         h->duplicate = true;

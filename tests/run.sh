@@ -4,6 +4,7 @@
 #   tests/run.sh [BUILD]     BUILD is the build folder (default build)
 #   TRIVSEL_TEST_FILTER=REGEX tests/run.sh   only the tests whose name (e.g. integration/test_intake)
 #                                            matches REGEX
+#   TRIVSEL_TEST_VERBOSE=1 tests/run.sh      prints every test's output, not only a failing one's
 #
 # One throwaway PostgreSQL cluster serves the whole run; each program in tests/db and each
 # script in tests/integration gets a database of its own. Test programs print one line per
@@ -56,6 +57,7 @@ run_one() {
         cat "$out"
     else
         echo "== $name: $p passed"
+        [ -n "${TRIVSEL_TEST_VERBOSE:-}" ] && cat "$out"
     fi
     rm -f "$out"
 }

@@ -71,3 +71,23 @@ check "every event came again" grep -q '"msg":"echo service stopping","handled":
 check_eq "... and changed nothing" \
     "$(sql "SELECT (SELECT count(*) FROM intake.echo_seen) || ' ' || (SELECT count(*) FROM broker.event WHERE subject = 'intake.underretning.registered')")" \
     "2000 2000"
+
+# A statement of the handling fails (here the service may not record events as handled for a
+# while; a connection cut in the middle of that statement is the same): the transaction ends and
+# the event is tried again until it goes through, rather than waiting for a COMMIT nobody queued.
+sql "REVOKE INSERT ON intake.handled_event FROM trivsel_intake" >/dev/null
+start_echo
+as fagsystem brokertool publish 3 --prefix refused-for-a-while --quiet >/dev/null
+for ((i = 0; i < 100; i++)); do
+    [ "$(grep -c '"msg":"event not handled; trying again"' "$T/echo.log")" -ge 2 ] && break
+    sleep 0.1
+done
+check_eq "while the service may not record events as handled, it handles none, and says so" \
+    "$(seen) $(grep -c '"msg":"event not handled; trying again"' "$T/echo.log" | awk '{print ($1 >= 2)}')" "2000 1"
+sql "GRANT INSERT ON intake.handled_event TO trivsel_intake" >/dev/null
+for ((i = 0; i < 100; i++)); do
+    [ "$(seen)" -ge 2003 ] && break
+    sleep 0.1
+done
+check_eq "... and once it may, it handles each of them once" \
+    "$(sql "SELECT count(*) || ' ' || count(DISTINCT event_id) FROM intake.echo_seen")" "2003 2003"
