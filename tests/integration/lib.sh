@@ -107,7 +107,21 @@ wait_exit() {
     done
 }
 
+# Daemons are stopped as an operator stops them (SIGTERM), so their shutdown runs in every test
+# (under make SANITIZE=1 test, LeakSanitizer checks it); what has not ended after 10 s is killed.
 cleanup_daemons() {
+    local pid i
+    for pid in "${DAEMON_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for ((i = 0; i < 100; i++)); do
+        for pid in "${DAEMON_PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null && break
+            pid=""
+        done
+        [ -z "$pid" ] && break
+        sleep 0.1
+    done
     for pid in "${DAEMON_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null
     done
