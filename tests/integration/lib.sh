@@ -49,6 +49,16 @@ migrate() {
     env "${ADMIN_ENV[@]}" "$BIN/trivselctl" migrate --role-passwords "$T/secrets"
 }
 
+# wait_sql QUERY EXPECTED: until the query prints EXPECTED (10 s); fails when it does not.
+wait_sql() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(sql "$1")" == "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # start_daemon NAME [VAR=value ...]: starts trivsel-NAME as its own role with its HTTP
 # endpoint on a free port (the kernel picks it; the daemon logs it); its log goes to
 # $T/NAME.log; sets LAST_PID. daemon_port NAME waits for the port and sets HTTP_PORT_<NAME>.

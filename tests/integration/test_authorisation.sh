@@ -154,14 +154,6 @@ pub() {
         cat "$T/err"
     fi
 }
-wait_sql() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 # handled DAEMON EVENT_ID: waits until the service has handled the event.
 handled() { wait_sql "SELECT count(*) FROM $1.handled_event WHERE event_id = '$2'" 1 || echo "# $2 was not handled by $1"; }
 # answer EVENT_ID SUPPLIER: the line of trivsel-docs' answer to the submission in SUPPLIER's deliveries.
