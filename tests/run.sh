@@ -22,6 +22,16 @@ failures=()
 TMP=$(mktemp -d /tmp/trivsel-test.XXXXXX)
 chmod 755 "$TMP" # the cluster's unprivileged owner must reach it
 export TRIVSEL_TEST_TMP=$TMP
+# Under make SANITIZE=1 test, each ASan or LeakSanitizer report is a file here (not lost in a
+# daemon's log, nor in output nobody reads); each fails the test that was running. Every finding
+# stops its process (halt_on_error; the build has -fno-sanitize-recover). UBSan, linked with ASan
+# by gcc, ignores log_path and writes to stderr: run_one looks for its reports in the test's
+# output and in every file the test wrote (its daemons' logs).
+SANITIZER_REPORTS=$TMP/sanitizer
+mkdir -p "$SANITIZER_REPORTS"
+chmod 1777 "$SANITIZER_REPORTS"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_REPORTS/asan:halt_on_error=1:detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANITIZER_REPORTS/ubsan:halt_on_error=1:print_stacktrace=1"
 cleanup() {
     pkill -TERM -f "$TMP" 2>/dev/null
     deploy/pg.sh stop "$TMP/pg" >/dev/null 2>&1
@@ -36,9 +46,21 @@ run_one() {
     if [ -n "${TRIVSEL_TEST_FILTER:-}" ] && ! [[ "$name" =~ $TRIVSEL_TEST_FILTER ]]; then
         return
     fi
-    local out=$TMP/out.$$ status p f
+    local out=$TMP/out.$$ status p f report
+    touch "$TMP/started"
     "$@" >"$out" 2>&1
     status=$?
+    for report in $(find "$TMP" \( -path "$TMP/pg" -o -path "$TMP/fuzz" -o -path "$SANITIZER_REPORTS" \) -prune \
+        -o -type f -newer "$TMP/started" -print | xargs -r grep -l ': runtime error: '); do
+        echo "not ok - $name: UBSan report in ${report#"$TMP"/}" >>"$out"
+        grep -A 12 ': runtime error: ' "$report" | head -n 40 | sed 's/^/#   /' >>"$out"
+    done
+    for report in "$SANITIZER_REPORTS"/*; do
+        [ -f "$report" ] || continue
+        echo "not ok - $name: sanitizer report $(basename "$report")" >>"$out"
+        sed 's/^/#   /' "$report" | head -n 80 >>"$out"
+        rm -f "$report"
+    done
     p=$(grep -c '^ok ' "$out")
     f=$(grep -c '^not ok ' "$out")
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -38,6 +38,9 @@ const principal_t *principals_by_name(const broker_t *b, const char *name);
 /* 0 when allowed; else fills reason (for the client) and returns TR_EPERM. */
 int principals_may_publish(const principal_t *p, const char *subject, char *reason, size_t len);
 int principals_may_subscribe(const principal_t *p, const char *pattern, char *reason, size_t len);
+/* Why a publish or subscribe was refused, as a metric label: "not_own_cvr" (a supplier on a
+ * subject or pattern not ending in its CVR) or "not_granted" (no grant covers it). */
+const char *principals_why_refused(const principal_t *p, const char *subject_or_pattern);
 void principals_free(broker_t *b);
 
 /* zap.c — the ZAP handler at inproc://zeromq.zap.01 answering from the principals cache. */
@@ -61,9 +64,16 @@ void socket_stop(broker_t *b);
  * counted; deliveries are redelivered, replies are retried by the client). */
 int socket_send(broker_t *b, const uint8_t *routing_id, size_t routing_len, const Trivsel__Broker__ServerMessage *msg);
 int socket_send_raw(broker_t *b, const uint8_t *routing_id, size_t routing_len, const uint8_t *data, size_t len);
+/* Counts the error by code (trivsel_broker_refusals_total) and sends it; auditing is the caller's. */
 void socket_send_error(broker_t *b, const uint8_t *routing_id, size_t routing_len,
                        Trivsel__Broker__ErrorCode code, const char *event_id, const char *subscription,
                        const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* A request the session's principal may not make (action "publish", "subscribe" or "status" on
+ * subject, a subject or pattern; why: the metric label): answered ERROR_NOT_PERMITTED with the
+ * reason, counted in trivsel_broker_permission_refusals_total{action,reason} and audited as
+ * "<action>_refused". */
+void socket_refuse(broker_t *b, session_t *s, const char *action, const char *subject, const char *why,
+                   const char *event_id, const char *subscription, const char *reason);
 session_t *socket_session(broker_t *b, const uint8_t *routing_id, size_t routing_len);
 void socket_drop_principal(broker_t *b, const char *principal);
 

@@ -186,3 +186,8 @@ int principals_may_subscribe(const principal_t *p, const char *pattern, char *re
     snprintf(reason, len, "principal %s may not subscribe to \"%s\"", p->name, pattern);
     return TR_EPERM;
 }
+
+const char *principals_why_refused(const principal_t *p, const char *subject_or_pattern)
+{
+    return supplier_bound(p, subject_or_pattern) ? "not_granted" : "not_own_cvr";
+}

@@ -294,6 +294,11 @@ void publish_handle(broker_t *b, session_t *s, const principal_t *p, Trivsel__En
     char reason[600];
     tr_metric_inc(b->m.publishes);
     Trivsel__Broker__ErrorCode code = publish_check(b, p, p->name, ev, reason, sizeof reason);
+    if (code == TRIVSEL__BROKER__ERROR_CODE__ERROR_NOT_PERMITTED) {
+        socket_refuse(b, s, "publish", ev->subject, principals_why_refused(p, ev->subject), ev->event_id, NULL,
+                      reason);
+        return;
+    }
     if (code != TRIVSEL__BROKER__ERROR_CODE__ERROR_UNSPECIFIED) {
         tr_log_info("publish refused", TR_LOG_STR("principal", p->name), TR_LOG_STR("reason", broker_error_name(code)),
                     TR_LOG_STR("detail", reason));

@@ -48,6 +48,7 @@ void socket_drop_principal(broker_t *b, const char *principal)
         next = s->next;
         if (strcmp(s->principal, principal) == 0) {
             tr_log_info("session closed: the principal's key is disabled", TR_LOG_STR("principal", principal));
+            audit_refusal(b, principal, "disabled", "", "the key is disabled: its open session was closed");
             socket_send_error(b, s->routing_id, s->routing_len, TRIVSEL__BROKER__ERROR_CODE__ERROR_DISABLED, NULL,
                               NULL, "the key of principal %s is disabled", principal);
             session_free(b, s);
@@ -103,12 +104,22 @@ void socket_send_error(broker_t *b, const uint8_t *routing_id, size_t routing_le
     msg.reply_case = TRIVSEL__BROKER__SERVER_MESSAGE__REPLY_ERROR;
     msg.error = &error;
     broker_count_refusal(b, code);
-    if (code == TRIVSEL__BROKER__ERROR_CODE__ERROR_NOT_PERMITTED || code == TRIVSEL__BROKER__ERROR_CODE__ERROR_DISABLED) {
-        session_t *s = socket_session(b, routing_id, routing_len);
-        audit_refusal(b, s ? s->principal : "", code == TRIVSEL__BROKER__ERROR_CODE__ERROR_DISABLED ? "disabled" : "refused",
-                      subscription ? subscription : "", reason);
-    }
     socket_send(b, routing_id, routing_len, &msg);
+}
+
+void socket_refuse(broker_t *b, session_t *s, const char *action, const char *subject, const char *why,
+                   const char *event_id, const char *subscription, const char *reason)
+{
+    tr_log_warn("request refused", TR_LOG_STR("principal", s->principal), TR_LOG_STR("action", action),
+                TR_LOG_STR("subject", subject), TR_LOG_STR("reason", why));
+    tr_metric_inc(tr_metrics_counter(b->metrics, "trivsel_broker_permission_refusals_total",
+                                     "requests a principal may not make, by action and why", "action", action,
+                                     "reason", why, NULL));
+    char audit_action[32];
+    snprintf(audit_action, sizeof audit_action, "%s_refused", action);
+    audit_refusal(b, s->principal, audit_action, subject, reason);
+    socket_send_error(b, s->routing_id, s->routing_len, TRIVSEL__BROKER__ERROR_CODE__ERROR_NOT_PERMITTED, event_id,
+                      subscription, "%s", reason);
 }
 
 static void hello(broker_t *b, const uint8_t *rid, size_t rlen, const principal_t *p, const Trivsel__Broker__Hello *h)
@@ -153,6 +164,8 @@ static void handle(broker_t *b, const uint8_t *rid, size_t rlen, zmq_msg_t *body
     const char *user_id = zmq_msg_gets(body, "User-Id");
     const principal_t *p = user_id ? principals_by_name(b, user_id) : NULL;
     if (!p || !p->enabled) {
+        /* Its session was closed when the key was disabled; the connection outlived it. */
+        audit_refusal(b, user_id ? user_id : "", "disabled", "", "a message on a disabled key's connection");
         socket_send_error(b, rid, rlen, TRIVSEL__BROKER__ERROR_CODE__ERROR_DISABLED, NULL, NULL,
                           "the key of principal %s is not enabled", user_id ? user_id : "(none)");
         return;
@@ -209,8 +222,9 @@ static void handle(broker_t *b, const uint8_t *rid, size_t rlen, zmq_msg_t *body
     }
     case TRIVSEL__BROKER__CLIENT_MESSAGE__COMMAND_STATUS:
         if (p->kind != TRIVSEL__BROKER__PRINCIPAL_KIND__PRINCIPAL_KIND_OPERATOR) {
-            socket_send_error(b, rid, rlen, TRIVSEL__BROKER__ERROR_CODE__ERROR_NOT_PERMITTED, NULL, NULL,
-                              "status is for operators; %s is not one", p->name);
+            char reason[BROKER_NAME_MAX + 64];
+            snprintf(reason, sizeof reason, "status is for operators; %s is not one", p->name);
+            socket_refuse(b, s, "status", "", "not_operator", NULL, NULL, reason);
             break;
         }
         status_handle(b, s);

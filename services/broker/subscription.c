@@ -507,9 +507,8 @@ void subscription_subscribe(broker_t *b, session_t *s, const principal_t *p, con
         return;
     }
     if (principals_may_subscribe(p, req->pattern, reason, sizeof reason) < 0) {
-        tr_log_warn("subscribe refused", TR_LOG_STR("principal", p->name), TR_LOG_STR("pattern", req->pattern));
-        socket_send_error(b, s->routing_id, s->routing_len, TRIVSEL__BROKER__ERROR_CODE__ERROR_NOT_PERMITTED, NULL,
-                          req->name, "%s", reason);
+        socket_refuse(b, s, "subscribe", req->pattern, principals_why_refused(p, req->pattern), NULL, req->name,
+                      reason);
         return;
     }
     uint32_t timeout = req->ack_timeout_ms ? req->ack_timeout_ms : 30000;

@@ -76,6 +76,11 @@ void docs_exec(tr_handling_t *h, const char *sql, int n, const char *const *valu
 /* An event that changed nothing and has nobody to answer: logged and counted. */
 void docs_ignore(docs_t *d, const Trivsel__Envelope *ev, const char *reason);
 
+/* An order event from a principal that may not send it: ignored as above, and written to
+ * broker.audit (action docs_event_refused, with detail) in h's transaction. */
+void docs_refuse(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev, const char *reason,
+                 const char *detail);
+
 /* bytes as PostgreSQL's hex text form of bytea; the caller frees it; NULL when out of memory. */
 char *docs_hex(const uint8_t *data, size_t len);
 

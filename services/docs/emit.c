@@ -134,6 +134,17 @@ void docs_ignore(docs_t *d, const Trivsel__Envelope *ev, const char *reason)
                 TR_LOG_STR("reason", reason));
 }
 
+void docs_refuse(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev, const char *reason,
+                 const char *detail)
+{
+    docs_ignore(d, ev, reason);
+    const char *v[4] = {ev->publisher, ev->subject, ev->event_id, detail};
+    docs_exec(h,
+              "INSERT INTO broker.audit (principal, action, subject, event_id, detail)"
+              " VALUES ($1, 'docs_event_refused', $2, $3, $4)",
+              4, v);
+}
+
 char *docs_hex(const uint8_t *data, size_t len)
 {
     static const char digits[] = "0123456789abcdef";

@@ -43,11 +43,14 @@ int docs_report_due_dates(tr_date_t start, tr_date_t end, int interval, tr_date_
     return n;
 }
 
-static bool from_ordering(docs_t *d, const Trivsel__Envelope *ev)
+/* An order from anyone else would let a supplier document on a child nobody ordered for it. */
+static bool from_ordering(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev)
 {
     if (strcmp(ev->publisher, d->settings.ordering_principal) == 0)
         return true;
-    docs_ignore(d, ev, "not_ordering");
+    char detail[200];
+    snprintf(detail, sizeof detail, "only %s publishes %s", d->settings.ordering_principal, ev->subject);
+    docs_refuse(d, h, ev, "not_ordering", detail);
     return false;
 }
 
@@ -193,7 +196,7 @@ static void schedule(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev, c
 
 void docs_order_placed_cb(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev)
 {
-    if (!from_ordering(d, ev)) {
+    if (!from_ordering(d, h, ev)) {
         tr_handling_done(h, NULL);
         return;
     }
@@ -265,7 +268,11 @@ static void accept_read_cb(PGresult *res, const char *error, void *arg)
     /* The ordering service's rule: an answer to a placed, not ended order of this CVR. */
     if (PQntuples(res) == 0 ||
         strcmp(PQgetvalue(res, 0, 0), tr_subject_last_token(a->ev->subject)) != 0) {
-        docs_ignore(a->d, a->ev, "unknown_order");
+        /* Unknown, or another supplier's: the same to the supplier, and audited. */
+        char detail[200];
+        snprintf(detail, sizeof detail, "supplier %s has no order \"%s\"", tr_subject_last_token(a->ev->subject),
+                 a->order_id);
+        docs_refuse(a->d, a->h, a->ev, "unknown_order", detail);
         tr_handling_done(a->h, NULL);
         goto out;
     }
@@ -312,7 +319,7 @@ void docs_order_accepted_cb(docs_t *d, tr_handling_t *h, const Trivsel__Envelope
 
 void docs_order_adjusted_cb(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev)
 {
-    if (!from_ordering(d, ev)) {
+    if (!from_ordering(d, h, ev)) {
         tr_handling_done(h, NULL);
         return;
     }
@@ -354,7 +361,7 @@ void docs_order_adjusted_cb(docs_t *d, tr_handling_t *h, const Trivsel__Envelope
 
 void docs_order_ended_cb(docs_t *d, tr_handling_t *h, const Trivsel__Envelope *ev)
 {
-    if (!from_ordering(d, ev)) {
+    if (!from_ordering(d, h, ev)) {
         tr_handling_done(h, NULL);
         return;
     }

@@ -150,6 +150,15 @@ void ordering_reject(ordering_t *o, tr_handling_t *h, const Trivsel__Envelope *e
                   " code, reason)"
                   " VALUES ($1, $2, $3, $4, $5, $6)",
                   6, v);
+    /* A refused attempt by a principal (an answer to another supplier's order, a forged
+     * order): in the audit log too, in the same transaction. */
+    char detail[TR_ERROR_MESSAGE_MAX + 64];
+    snprintf(detail, sizeof detail, "%s: %s", code, reason);
+    const char *a[4] = {ev->publisher, ev->subject, ev->event_id, detail};
+    ordering_exec(h,
+                  "INSERT INTO broker.audit (principal, action, subject, event_id, detail)"
+                  " VALUES ($1, 'ordering_event_refused', $2, $3, $4)",
+                  4, a);
     tr_metric_inc(
         tr_metrics_counter(o->metrics, "trivsel_ordering_events_rejected_total",
                            "Events that changed nothing and had nobody to answer, by code.", "code",

@@ -84,8 +84,8 @@ int ordering_refuse(ordering_t *o, tr_handling_t *h, const Trivsel__Envelope *ca
                     const char *order_id, const char *correlation_id, const problems_t *problems,
                     Trivsel__Ordering__OfferPrice **cheaper, size_t ncheaper);
 
-/* Records an event that changed nothing and has nobody to answer on a subject, logs it and
- * counts it. */
+/* Records an event that changed nothing and has nobody to answer on a subject (in
+ * ordering.rejected_event and broker.audit), logs it and counts it. */
 void ordering_reject(ordering_t *o, tr_handling_t *h, const Trivsel__Envelope *ev, const char *code,
                      const char *reason);
 

@@ -63,6 +63,16 @@ migrate() {
     env "${ADMIN_ENV[@]}" "$BIN/trivselctl" migrate --role-passwords "$T/secrets"
 }
 
+# wait_sql QUERY EXPECTED: until the query prints EXPECTED (10 s); fails when it does not.
+wait_sql() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(sql "$1")" == "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # start_daemon NAME [VAR=value ...]: starts trivsel-NAME as its own role with its HTTP
 # endpoint on a free port (the kernel picks it; the daemon logs it); its log goes to
 # $T/NAME.log; sets LAST_PID. daemon_port NAME waits for the port and sets HTTP_PORT_<NAME>.
@@ -121,7 +131,21 @@ wait_exit() {
     done
 }
 
+# Daemons are stopped as an operator stops them (SIGTERM), so their shutdown runs in every test
+# (under make SANITIZE=1 test, LeakSanitizer checks it); what has not ended after 10 s is killed.
 cleanup_daemons() {
+    local pid i
+    for pid in "${DAEMON_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for ((i = 0; i < 100; i++)); do
+        for pid in "${DAEMON_PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null && break
+            pid=""
+        done
+        [ -z "$pid" ] && break
+        sleep 0.1
+    done
     for pid in "${DAEMON_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null
     done

@@ -33,7 +33,7 @@ for ((i = 0; i < 50; i++)); do
     sleep 0.1
 done
 check_eq "a refused publish is audited with the reason" \
-    "$(sql "SELECT principal || ': ' || detail FROM broker.audit WHERE action = 'refused'")" \
+    "$(sql "SELECT principal || ': ' || detail FROM broker.audit WHERE action = 'publish_refused'")" \
     'supplier1: supplier supplier1 (CVR 45424421) may publish only subjects ending in its own CVR, not "docs.note.submitted.12345678"'
 check "a refused connection is audited with the key" \
     test "$(sql "SELECT count(*) FROM broker.audit WHERE action = 'connection_refused' AND detail LIKE 'unknown key from %'")" -ge 1

@@ -24,15 +24,6 @@ daemon_port assessment
 check "trivsel-intake becomes ready" wait_ready "${HTTP_PORT_intake:-0}"
 check "trivsel-assessment becomes ready" wait_ready "${HTTP_PORT_assessment:-0}"
 
-# wait_sql QUERY EXPECTED: polls for up to 10 s.
-wait_sql() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 pub() { TRIVSEL_CLIENT_KEY_FILE="$T/keys/$1.key" "$TOOL" publish "${@:2}" >/dev/null; }
 
 pub fagsystem intake.underretning.received cs-u1 '{

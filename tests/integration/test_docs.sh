@@ -30,14 +30,6 @@ EVENTS=$T/events.jsonl
 TRIVSEL_CLIENT_KEY_FILE="$T/keys/ops.key" "$BIN/trivselctl" tail '>' --from-start >"$EVENTS" 2>"$T/tail.err" &
 DAEMON_PIDS+=("$!")
 
-wait_sql() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 # emitted EVENT_ID: the JSON line trivsel-docs emitted for that event ("docs-<position>-...").
 emitted() {
     local i pos line=""

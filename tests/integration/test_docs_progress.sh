@@ -24,14 +24,6 @@ daemon_port docs
 check "trivsel-assessment and trivsel-docs become ready" \
     wait_ready "$HTTP_PORT_assessment" && wait_ready "$HTTP_PORT_docs"
 
-wait_sql() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 # pub NAME SUBJECT EVENT_ID SERVICE: publishes the JSON on standard input as NAME in kommune 575
 # and waits until SERVICE (assessment or docs) has handled it.
 pub() {

@@ -22,6 +22,9 @@ else
     trap 'rm -rf "$work"' EXIT
 fi
 mkdir -p "$work"
+# libFuzzer reports what it finds itself (tests/fuzz/run.sh prints the input and the stack):
+# not into tests/run.sh's sanitizer report files.
+unset ASAN_OPTIONS UBSAN_OPTIONS
 
 if ! command -v clang >/dev/null; then
     echo "not ok - fuzz: clang is not installed; the fuzz targets need it (apt-get install $packages, as deploy/install-deps.sh does)"

@@ -46,15 +46,6 @@ ctl() {
     out=$(cat "$T/out")
     err=$(cat "$T/err")
 }
-# wait_sql QUERY EXPECTED: until the query prints EXPECTED (10 s).
-wait_sql() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 # Every event on ordering.>, as an operator's trivselctl tail prints it, one JSON line each: the
 # test reads what trivsel-ordering emitted from here.
 EVENTS=$T/events.jsonl

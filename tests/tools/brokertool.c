@@ -317,6 +317,7 @@ int main(int argc, char **argv)
         t.stop_on_error = t.want == 0; /* COUNT 0: wait for the refusal */
     } else if (strcmp(mode, "status") == 0) {
         tr_bclient_on_welcome(t.client, welcome_status_cb, &t);
+        t.stop_on_error = true; /* a refused status is its answer */
     } else {
         fprintf(stderr, "brokertool: unknown mode or missing arguments\n");
         return 2;
