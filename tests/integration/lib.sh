@@ -63,11 +63,12 @@ migrate() {
     env "${ADMIN_ENV[@]}" "$BIN/trivselctl" migrate --role-passwords "$T/secrets"
 }
 
-# wait_sql QUERY EXPECTED: until the query prints EXPECTED (10 s); fails when it does not.
+# wait_sql QUERY EXPECTED [SECONDS]: until the query prints EXPECTED (10 s unless SECONDS); fails
+# when it does not. A query that fails (the server restarting) counts as not yet.
 wait_sql() {
     local i
-    for ((i = 0; i < 200; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
+    for ((i = 0; i < ${3:-10} * 20; i++)); do
+        [ "$(sql "$1" 2>/dev/null)" == "$2" ] && return 0
         sleep 0.05
     done
     return 1

@@ -29,8 +29,8 @@ pub() {
     TRIVSEL_CLIENT_KEY_FILE="$T/keys/$1.key" "$BIN/trivselctl" publish "$2" "$T/event.json" --municipality 575 \
         --event-id "$3" --correlation-id "$4" --timeout 10s >/dev/null || echo "# publish $3 failed"
 }
-# wait_sql QUERY EXPECTED: polls until the query prints EXPECTED (10 s), then prints what it got.
-wait_sql() {
+# sql_settled QUERY EXPECTED: polls until the query prints EXPECTED (10 s), then prints what it got.
+sql_settled() {
     local got i
     for ((i = 0; i < 100; i++)); do
         got=$(sql "$1")
@@ -41,7 +41,7 @@ wait_sql() {
 }
 # handled EVENT_ID: waits until assessment has handled it; prints "applied" or "refused: CODES".
 handled() {
-    if [ "$(wait_sql "SELECT count(*) FROM assessment.handled_event WHERE event_id = '$1'" 1)" != 1 ]; then
+    if [ "$(sql_settled "SELECT count(*) FROM assessment.handled_event WHERE event_id = '$1'" 1)" != 1 ]; then
         echo "not handled"
         return
     fi
@@ -88,7 +88,7 @@ check "... with the triaging caseworker and the child" \
     grep -qF '"caseworker":{"id":"ABJ","name":"Anne Bjerg","team":"Modtageteamet"}' <<<"$opened_a"
 check_eq "... and the case is in phase 'informed' (sagen oplyses)" \
     "$(sql "SELECT phase FROM assessment.sag WHERE case_id = 'case-a'")" informed
-overdue_a=$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.investigation.overdue'
+overdue_a=$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.investigation.overdue'
                       AND correlation_id = 'case-a'" 1)
 check_eq "4 months passed long ago: assessment.investigation.overdue at once, once" "$overdue_a" 1
 ev=$(events assessment.investigation.overdue 1)
@@ -201,7 +201,7 @@ check_eq "a decision before the investigation is concluded is refused" "$(handle
 check_eq "... saying why" "$(problem a-d0)" \
     "the børnefaglig undersøgelse $inv_a is not concluded (phase: sagen oplyses): a decision must wait for its conclusion unless the triage found acute measures needed"
 check_eq "... and one assessment.event.refused is published for it" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.event.refused'" $((refused_before + 1)))" \
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.event.refused'" $((refused_before + 1)))" \
     $((refused_before + 1))
 ev=$(events assessment.event.refused $((refused_before + 1)) | grep -F '"refusedEventId":"a-d0"')
 check_eq "... exactly one, naming the refused event, its subject, publisher and case" \
@@ -250,14 +250,14 @@ check "... with the measure, its legal basis and purpose" \
     grep -qF '"legalBasis":"LEGAL_BASIS_BARNETS_LOV_32_STK_1_NR_5","description":"Familiebehandling 4 timer om ugen","purpose":"Styrke forældrenes omsorg","expectedDurationMonths":6,"startDate":"2025-12-01"' <<<"$ev"
 check_eq "... the case is in phase 'decided'" "$(sql "SELECT phase FROM assessment.sag WHERE case_id = 'case-a'")" decided
 check_eq "the plan and the first follow-up passed long ago: plan.overdue and followup.overdue, once each" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject IN ('assessment.plan.overdue', 'assessment.followup.overdue')
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject IN ('assessment.plan.overdue', 'assessment.followup.overdue')
                   AND correlation_id = 'case-a'" 2)" 2
 ev=$(events assessment.followup.overdue 1)
 check_eq "... the follow-up is the first, due 2026-03-01" \
     "$(field decisionId <<<"$ev") $(field followupDueDate <<<"$ev") $(grep -o '"firstFollowup":true' <<<"$ev")" \
     'd-a1 2026-03-01 "firstFollowup":true'
 check_eq "the appeal deadline passed long ago: assessment.appeal.expired at once, once" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.appeal.expired' AND correlation_id = 'case-a'" 1)" 1
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.appeal.expired' AND correlation_id = 'case-a'" 1)" 1
 ev=$(events assessment.appeal.expired 1)
 check_eq "... for decision d-a1, deadline 2025-12-29, occurred at the end of that day (Danish time)" \
     "$(field decisionId <<<"$ev") $(field caseId <<<"$ev") $(field appealDeadline <<<"$ev") $(field occurredAt <<<"$ev")" \
@@ -323,7 +323,7 @@ pub casesys intake.triage.completed c-tri case-c <<J
 J
 handled c-tri >/dev/null
 check_eq "within 14 days of the due date: assessment.investigation.due_soon at once" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.investigation.due_soon' AND correlation_id = 'case-c'" 1)" 1
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.investigation.due_soon' AND correlation_id = 'case-c'" 1)" 1
 ev=$(events assessment.investigation.due_soon 1)
 check_eq "... naming the due date" "$(field dueDate <<<"$ev")" "$due_c"
 check_eq "... and no overdue yet" "$(count_events assessment.investigation.overdue case-c)" 0
@@ -370,7 +370,7 @@ printf '{"investigationId": "%s", "caseId": "case-d", "concludedAt": "%s", "outc
 check_eq "when the investigation alongside concludes, the first follow-up is due that day" \
     "$(handled d-c1):$(sql "SELECT first_followup_due_date FROM assessment.decision WHERE decision_id = 'd-d1'")" "applied:$today"
 check_eq "... assessment.followup.due goes out at once" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.followup.due' AND correlation_id = 'case-d'" 1)" 1
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.followup.due' AND correlation_id = 'case-d'" 1)" 1
 ev=$(events assessment.followup.due 1)
 check_eq "... for that day, the first follow-up" "$(field followupDueDate <<<"$ev") $(grep -o '"firstFollowup":true' <<<"$ev")" \
     "$today \"firstFollowup\":true"
@@ -418,12 +418,12 @@ appeal_f_reg=$(field appealDeadline <<<"$ev")
 check "... the appeal deadline $appeal_f_reg is 4 weeks after notification or the next hverdag after" \
     test "$(date -d "$appeal_f_reg" +%s)" -ge "$(date -d "$appeal_f" +%s)" -a "$(date -d "$appeal_f_reg" +%s)" -le "$(date -d "$appeal_f +6 days" +%s)"
 check_eq "within 14 days of the plan's due date: assessment.plan.due at once, once" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.plan.due' AND correlation_id = 'case-f'" 1)" 1
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.plan.due' AND correlation_id = 'case-f'" 1)" 1
 ev=$(events assessment.plan.due 1)
 check_eq "... for decision d-f1, naming the due date" \
     "$(field decisionId <<<"$ev") $(field caseId <<<"$ev") $(field planDueDate <<<"$ev")" "d-f1 case-f $plan_f"
 check_eq "within 7 days of the appeal deadline's end: assessment.appeal.due at once, once" \
-    "$(wait_sql "SELECT count(*) FROM broker.event WHERE subject = 'assessment.appeal.due' AND correlation_id = 'case-f'" 1)" 1
+    "$(sql_settled "SELECT count(*) FROM broker.event WHERE subject = 'assessment.appeal.due' AND correlation_id = 'case-f'" 1)" 1
 ev=$(events assessment.appeal.due 1)
 check_eq "... for decision d-f1, naming the deadline" \
     "$(field decisionId <<<"$ev") $(field caseId <<<"$ev") $(field appealDeadline <<<"$ev")" "d-f1 case-f $appeal_f_reg"

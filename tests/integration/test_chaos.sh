@@ -56,14 +56,6 @@ for s in intake assessment ordering docs; do
 done
 check_eq "the four services start and are ready" "$ready" 4
 
-wait_sql() { # QUERY EXPECTED SECONDS
-    local i
-    for ((i = 0; i < $3 * 4; i++)); do
-        [ "$(sql "$1" 2>/dev/null)" == "$2" ] && return 0
-        sleep 0.25
-    done
-    return 1
-}
 TRIVSEL_CLIENT_KEY_FILE="$T/keys/katalog.key" "$BIN/trivselctl" catalogue load deploy/catalogue.json >/dev/null
 check "the sample catalogue is loaded" \
     wait_sql "SELECT count(*) FROM ordering.offer_version WHERE municipality = '$M'" 15 30

@@ -46,14 +46,6 @@ stop_intake() {
     wait_exit "$1" 10
 }
 # wait_sql QUERY EXPECTED [SECONDS]
-wait_sql() {
-    local i
-    for ((i = 0; i < ${3:-10} * 20; i++)); do
-        [ "$(sql "$1")" == "$2" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 ago() { date -u -d "@$(($(date +%s) - $1))" +%Y-%m-%dT%H:%M:%SZ; }
 danish() { TZ=Europe/Copenhagen date -d "$1" '+%Y-%m-%d %H:%M (%Z)'; }
