@@ -28,7 +28,8 @@ static const tr_config_var_t vars[] = {
      "overdue triages are escalated to: TEAM=ID:NAME;...; * = every other team, e.g. "
      "Modtageteamet=ABJ:Anne Bjerg"},
     {"TRIVSEL_INTAKE_DEADLINE_POLL", TR_CONFIG_DURATION, "30s", NULL,
-     "re-read the next deadline this often even without a notification"},
+     "re-read the next deadline this often even without a notification, and count the open "
+     "ones (trivsel_intake_deadlines_open)"},
     {"TRIVSEL_INTAKE_DEADLINE_BATCH", TR_CONFIG_INT, "100", "1..10000",
      "deadlines claimed per transaction"},
 };
