@@ -142,7 +142,9 @@ static int start(tr_daemon_t *d, void *arg)
         tr_handler_options_t ho = {.schema = "intake",
                                    .subscription = consumed[i].subscription,
                                    .pattern = consumed[i].subject,
-                                   .credit = 16,
+                                   /* Room for a full batch: what waits while one
+                                    * transaction commits goes into the next together. */
+                                   .credit = 64,
                                    .ack_timeout_ms = 30000};
         if (tr_handler_new(tr_daemon_loop(d), in->pg, in->client, &ho, consumed[i].cb, in,
                            &in->handlers[in->nhandlers], &err) < 0) {
