@@ -195,11 +195,14 @@ static void inserted_cb(PGresult *res, const char *error, void *arg)
     }
 }
 
-/* The whole batch in one statement, one row of 9 parameters per event, in queue order: one
- * round trip to the database instead of one per event. Each new event takes the next position
- * in that order; an event id its publisher has stored before (or earlier in the same batch)
- * is answered with the first position and duplicate true. Columns of the result: the event's
- * place in the batch (from 1), its position, whether it was a duplicate. */
+/* The whole batch in one statement, one row of parameters per event, in queue order: one round
+ * trip to the database instead of one per event. Each new event takes the next position in
+ * that order; an event id its publisher has stored before (or earlier in the same batch) is
+ * answered with the first position and duplicate true. Columns of the result: the event's place
+ * in the batch (from 1), its position, whether it was a duplicate. */
+#define INSERT_COLUMNS 10
+static const char *const insert_casts[INSERT_COLUMNS] = {"int", "text", "text", "text", "text",
+                                                         "text", "text", "timestamptz", "timestamptz", "bytea"};
 static const char insert_head[] =
     "WITH input (n, event_id, publisher, subject, type, municipality, correlation_id, occurred_at,"
     " published_at, envelope) AS (VALUES ";
@@ -228,40 +231,32 @@ static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
     size_t n = 0;
     for (entry_t *e = b->publish->batch; e; e = e->next)
         n++;
-    size_t cap = sizeof insert_head + sizeof insert_tail + n * 160;
-    char *sql = malloc(cap);
-    const char **values = calloc(n * 9, sizeof *values);
-    int *lengths = calloc(n * 9, sizeof *lengths), *formats = calloc(n * 9, sizeof *formats);
-    if (!sql || !values || !lengths || !formats) {
-        free(sql);
-        free(values);
-        free(lengths);
-        free(formats);
+    char *sql = tr_pg_rows_sql(insert_head, n, INSERT_COLUMNS, insert_casts, insert_tail);
+    char (*places)[24] = calloc(n, sizeof *places);
+    const char **values = calloc(n * INSERT_COLUMNS, sizeof *values);
+    int *lengths = calloc(n * INSERT_COLUMNS, sizeof *lengths), *formats = calloc(n * INSERT_COLUMNS, sizeof *formats);
+    if (sql && places && values && lengths && formats) {
+        size_t k = 0;
+        for (entry_t *e = b->publish->batch; e; e = e->next, k++) {
+            snprintf(places[k], sizeof places[k], "%zu", k + 1);
+            const char *row[INSERT_COLUMNS] = {places[k], e->event_id, e->publisher, e->subject,
+                                               e->type, e->municipality, e->correlation_id, e->occurred_at,
+                                               e->published_at, (const char *)e->envelope};
+            memcpy(&values[INSERT_COLUMNS * k], row, sizeof row);
+            lengths[INSERT_COLUMNS * k + 9] = (int)e->len;
+            formats[INSERT_COLUMNS * k + 9] = 1;
+        }
+        tr_pg_txn_query_binary(txn, sql, (int)(INSERT_COLUMNS * n), values, lengths, formats, inserted_cb, b);
+        tr_pg_commit(txn, committed_cb, b);
+    } else {
         tr_pg_rollback(txn, NULL, NULL);
         committed_cb("out of memory", b);
-        return;
     }
-    size_t len = (size_t)snprintf(sql, cap, "%s", insert_head);
-    size_t k = 0;
-    for (entry_t *e = b->publish->batch; e; e = e->next, k++) {
-        size_t p = 9 * k + 1;
-        len += (size_t)snprintf(sql + len, cap - len,
-                                "%s(%zu, $%zu::text, $%zu::text, $%zu::text, $%zu::text, $%zu::text, $%zu::text,"
-                                " $%zu::timestamptz, $%zu::timestamptz, $%zu::bytea)",
-                                k ? ", " : "", k + 1, p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8);
-        const char *row[9] = {e->event_id, e->publisher, e->subject, e->type, e->municipality,
-                              e->correlation_id, e->occurred_at, e->published_at, (const char *)e->envelope};
-        memcpy(&values[9 * k], row, sizeof row);
-        lengths[9 * k + 8] = (int)e->len;
-        formats[9 * k + 8] = 1;
-    }
-    snprintf(sql + len, cap - len, "%s", insert_tail);
-    tr_pg_txn_query_binary(txn, sql, (int)(9 * n), values, lengths, formats, inserted_cb, b);
     free(sql);
+    free(places);
     free(values);
     free(lengths);
     free(formats);
-    tr_pg_commit(txn, committed_cb, b);
 }
 
 static void start_batch(broker_t *b)

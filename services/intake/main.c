@@ -30,7 +30,7 @@ static const tr_config_var_t vars[] = {
     {"TRIVSEL_INTAKE_DEADLINE_POLL", TR_CONFIG_DURATION, "30s", NULL,
      "re-read the next deadline this often even without a notification, and count the open "
      "ones (trivsel_intake_deadlines_open)"},
-    {"TRIVSEL_INTAKE_DEADLINE_BATCH", TR_CONFIG_INT, "100", "1..10000",
+    {"TRIVSEL_INTAKE_DEADLINE_BATCH", TR_CONFIG_INT, "1000", "1..10000",
      "deadlines claimed per transaction"},
 };
 
