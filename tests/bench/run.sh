@@ -58,9 +58,14 @@ finish() {
 }
 trap finish EXIT
 TOOLS=$TRIVSEL_REPO/$BUILD/tests/bench
-PSQL=(psql -h "$TRIVSEL_TEST_PG_RUN" -U trivsel_admin -d trivsel -qAtX -v ON_ERROR_STOP=1)
-export PGPASSWORD
-PGPASSWORD=$(cat "$TRIVSEL_TEST_ADMIN_PASSWORD_FILE")
+# psql and pgbench as the admin; the password in their environment only, never the daemons'.
+psql_admin() {
+    PGPASSWORD=$(cat "$TRIVSEL_TEST_ADMIN_PASSWORD_FILE") psql -h "$TRIVSEL_TEST_PG_RUN" -U trivsel_admin -d trivsel \
+        -qAtX -v ON_ERROR_STOP=1 "$@"
+}
+pgbench_admin() {
+    PGPASSWORD=$(cat "$TRIVSEL_TEST_ADMIN_PASSWORD_FILE") pgbench -h "$TRIVSEL_TEST_PG_RUN" -U trivsel_admin "$@"
+}
 now_us() { date +%s%6N; }
 ms_since() { echo $((($(now_us) - $1) / 1000)); }
 
@@ -95,11 +100,11 @@ daemon_port intake && wait_ready "$HTTP_PORT_intake" || fail "trivsel-intake did
 pgbench_tps="" pgbench_latency=""
 if phase pgbench; then
 say "pgbench: one-row-per-transaction inserts, $CONNECTIONS clients, ${SECONDS_RUN} s"
-"${PSQL[@]}" -c "CREATE SCHEMA pgbench; CREATE TABLE pgbench.event (LIKE broker.event INCLUDING ALL);
+psql_admin -c "CREATE SCHEMA pgbench; CREATE TABLE pgbench.event (LIKE broker.event INCLUDING ALL);
     CREATE SEQUENCE pgbench.event_position" || fail "the pgbench table"
-pgbench -h "$TRIVSEL_TEST_PG_RUN" -U trivsel_admin -n -c "$CONNECTIONS" -j 2 -T "$SECONDS_RUN" \
+pgbench_admin -n -c "$CONNECTIONS" -j 2 -T "$SECONDS_RUN" \
     -f tests/bench/pgbench_insert.sql trivsel >"$OUT/pgbench.txt" 2>&1 || fail "pgbench: $(tail -n 3 "$OUT/pgbench.txt")"
-"${PSQL[@]}" -c "SET client_min_messages = warning; DROP SCHEMA pgbench CASCADE" || fail "dropping the pgbench table"
+psql_admin -c "SET client_min_messages = warning; DROP SCHEMA pgbench CASCADE" || fail "dropping the pgbench table"
 pgbench_tps=$(grep -o 'tps = [0-9.]*' "$OUT/pgbench.txt" | head -n 1 | grep -o '[0-9.]*$')
 pgbench_latency=$(grep -o 'latency average = [0-9.]*' "$OUT/pgbench.txt" | grep -o '[0-9.]*$')
 say "pgbench: $pgbench_tps inserts/s"
@@ -144,7 +149,7 @@ seed() { # seed FIRST COUNT RECEIVED_AT STEP NOW: the three tables, in foreign-k
         deadline) cols="underretning_id, kind, due_at, fired_at, fired_event_id, closed_at, closed_reason" ;;
         esac
         "$TOOLS/seed_intake" "$table" --first "$1" --count "$2" --received-at "$3" --step "$4" --now "$5" |
-            "${PSQL[@]}" -c "COPY intake.$table ($cols) FROM STDIN" || return 1
+            psql_admin -c "COPY intake.$table ($cols) FROM STDIN" || return 1
     done
 }
 seed_start=$(now_us)
@@ -157,7 +162,7 @@ seed_open_ms=$(ms_since "$seed_start")
 storm_seed_start=$(now_us)
 storm_at=$(((storm_seed_start / 1000000 + 40) * 1000000))
 seed 20000000 "$STORM" $((storm_at - 24 * hour)) $((1000000 / STORM)) "$(now_us)" || fail "seeding the storm"
-"${PSQL[@]}" -c "VACUUM ANALYZE intake.sag, intake.underretning, intake.deadline" || fail "VACUUM"
+psql_admin -c "VACUUM ANALYZE intake.sag, intake.underretning, intake.deadline" || fail "VACUUM"
 seed_ms=$(ms_since "$seed_start")
 open_triage=$(sql "SELECT count(*) FROM intake.deadline WHERE fired_at IS NULL AND closed_at IS NULL AND kind LIKE 'triage%'")
 open_all=$(sql "SELECT count(*) FROM intake.deadline WHERE fired_at IS NULL AND closed_at IS NULL")
@@ -215,7 +220,7 @@ say "settlement: template orders through trivsel-ordering, then $ORDERS orders l
 . tests/bench/orders.sh
 orders_setup || fail "the template orders"
 clone_start=$(now_us)
-"${PSQL[@]}" -v orders="$ORDERS" -f tests/bench/seed_orders.sql || fail "seeding the orders"
+psql_admin -v orders="$ORDERS" -f tests/bench/seed_orders.sql || fail "seeding the orders"
 clone_ms=$(ms_since "$clone_start")
 active=$(sql "SELECT count(*) FROM ordering.orders WHERE municipality = '575' AND status = 'accepted'
     AND start_date <= '$SETTLE_MONTH-01'::date + interval '1 month' - interval '1 day' AND end_date >= '$SETTLE_MONTH-01'")
