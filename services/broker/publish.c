@@ -21,6 +21,7 @@ typedef struct entry {
     size_t len;
     char *event_id, *publisher, *subject, *type, *municipality, *correlation_id;
     char occurred_at[64], published_at[64];
+    char outbox_id[24]; /* "" for a client's publish */
     uint64_t position;
     bool duplicate, stored;
     publish_done_cb cb;
@@ -221,6 +222,30 @@ static const char insert_tail[] =
     "    AND e.event_id = i.event_id"
     "  ORDER BY i.n";
 
+/* The outbox rows of the batch's events are deleted in the transaction that stores them: moved
+ * exactly once, with one commit (a crash before it leaves both as they were). */
+static void delete_moved(broker_t *b, tr_pg_txn_t *txn)
+{
+    static const char *const casts[1] = {"bigint"};
+    size_t n = 0, k = 0;
+    for (entry_t *e = b->publish->batch; e; e = e->next)
+        n += e->outbox_id[0] != '\0';
+    if (n == 0)
+        return;
+    char *sql = tr_pg_rows_sql("DELETE FROM broker.outbox WHERE id IN (VALUES ", n, 1, casts, ")");
+    const char **values = calloc(n, sizeof *values);
+    if (sql && values) {
+        for (entry_t *e = b->publish->batch; e; e = e->next) {
+            if (e->outbox_id[0])
+                values[k++] = e->outbox_id;
+        }
+        tr_pg_txn_query(txn, sql, (int)n, values, NULL, NULL);
+    }
+    /* Out of memory: the rows stay and are moved again at the next sweep, stored once. */
+    free(sql);
+    free(values);
+}
+
 static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
 {
     broker_t *b = arg;
@@ -247,6 +272,7 @@ static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
             formats[INSERT_COLUMNS * k + 9] = 1;
         }
         tr_pg_txn_query_binary(txn, sql, (int)(INSERT_COLUMNS * n), values, lengths, formats, inserted_cb, b);
+        delete_moved(b, txn);
         tr_pg_commit(txn, committed_cb, b);
     } else {
         tr_pg_rollback(txn, NULL, NULL);
@@ -279,7 +305,7 @@ static void start_batch(broker_t *b)
         committed_cb("the database connection is closing", b);
 }
 
-void publish_enqueue(broker_t *b, const Trivsel__Envelope *ev, publish_done_cb cb, void *arg)
+void publish_enqueue(broker_t *b, const Trivsel__Envelope *ev, const char *outbox_id, publish_done_cb cb, void *arg)
 {
     struct publish_state *st = state(b);
     entry_t *e = calloc(1, sizeof *e);
@@ -298,6 +324,7 @@ void publish_enqueue(broker_t *b, const Trivsel__Envelope *ev, publish_done_cb c
     trivsel__envelope__pack(ev, e->envelope);
     format_ts(ev->occurred_at, e->occurred_at, sizeof e->occurred_at);
     format_ts(ev->published_at, e->published_at, sizeof e->published_at);
+    snprintf(e->outbox_id, sizeof e->outbox_id, "%s", outbox_id ? outbox_id : "");
     e->cb = cb;
     e->arg = arg;
     if (st->queue_tail)
@@ -365,7 +392,7 @@ void publish_handle(broker_t *b, session_t *s, const principal_t *p, Trivsel__En
         memcpy(r->routing_id, s->routing_id, s->routing_len);
         r->routing_len = s->routing_len;
         snprintf(r->event_id, sizeof r->event_id, "%s", ev->event_id);
-        publish_enqueue(b, ev, acked_cb, r);
+        publish_enqueue(b, ev, NULL, acked_cb, r);
     }
     ev->published_at = client_published_at;
     ev->publisher = client_publisher;
