@@ -14,7 +14,10 @@
 #define BROKER_NAME_MAX 64
 #define BROKER_ROUTING_MAX 32
 #define BROKER_WINDOW 1024 /* events a subscription holds in memory: fetched, not yet acked */
-#define BROKER_PUBLISH_BATCH 500
+/* Events in one group commit at most, and their bytes (a batch of big events stays a modest
+ * statement): one transaction, one statement, one WAL flush for all of them. */
+#define BROKER_PUBLISH_BATCH 2000
+#define BROKER_PUBLISH_BATCH_BYTES (8 << 20)
 
 typedef struct broker broker_t;
 typedef struct session session_t;

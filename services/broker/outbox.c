@@ -16,7 +16,8 @@
 #include "broker.h"
 #include "log.h"
 
-#define OUTBOX_BATCH 500
+/* Rows read per move: as many as one group commit takes (BROKER_PUBLISH_BATCH). */
+#define OUTBOX_BATCH BROKER_PUBLISH_BATCH
 
 typedef struct row {
     char id[24];

@@ -291,8 +291,12 @@ static void start_batch(broker_t *b)
     if (st->committing || !st->queue)
         return;
     entry_t **tail = &st->batch;
+    size_t bytes = 0;
     for (int n = 0; st->queue && n < BROKER_PUBLISH_BATCH; n++) {
         entry_t *e = st->queue;
+        if (n > 0 && bytes + e->len > BROKER_PUBLISH_BATCH_BYTES)
+            break;
+        bytes += e->len;
         st->queue = e->next;
         e->next = NULL;
         *tail = e;
