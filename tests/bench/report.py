@@ -32,6 +32,7 @@ def main():
     lat_ack = get(r, "latency", "publish_to_ack_ms") or {}
     late = get(d, "overdue", "lateness_received_ms") or {}
     rate = get(r, "latency", "rate")
+    rate = f"{rate:g}" if rate else None
     settle_s = s["settle_ms"] / 1000 if s.get("settle_ms") is not None else None
 
     # name, value, unit, target text, met (None: no target), how far off
@@ -49,6 +50,8 @@ def main():
     row("acknowledged at saturation", sat_ack, "/s", ">= 5000/s", ">=", 5000)
     row("registered at saturation", sat_reg, "/s", ">= 5000/s", ">=", 5000)
     row(f"pgbench one-row inserts ({get(r, 'pgbench', 'clients')} clients)", pgb, "/s")
+    if (r.get("intake_instances") or 1) > 1:
+        row("trivsel-intake replicas in the load runs", r["intake_instances"], "")
     row("acknowledged and registered / pgbench", ratio, "x", ">= 1", ">=", 1)
     for p in ("p50", "p99", "p999"):
         row(f"publish -> ack {p} at {rate or '?'}/s", lat_ack.get(p), "ms")
@@ -57,6 +60,11 @@ def main():
             row(f"publish -> registered {p} at {rate or '?'}/s", lat_reg.get(p), "ms", "< 20 ms", "<", 20)
         else:
             row(f"publish -> registered {p} at {rate or '?'}/s", lat_reg.get(p), "ms")
+    low = get(r, "latency_low", "publish_to_registered_ms") or {}
+    low_rate = get(r, "latency_low", "rate")
+    low_rate = f"{low_rate:g}" if low_rate else "?"
+    row(f"publish -> registered p50 at {low_rate}/s", low.get("p50"), "ms")
+    row(f"publish -> registered p99 at {low_rate}/s", low.get("p99"), "ms")
     n = d.get("open_triage")
     row(f"intake RSS, {n:,} open triage deadlines" if n else "intake RSS", d.get("rss_ready_mb"), "MB",
         "< 200 MB", "<", 200)

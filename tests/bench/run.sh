@@ -13,15 +13,18 @@
 #   5. settlement at scale: 100,000 active orders with scope changes, `trivselctl settle`.
 # Prints a table and writes $BUILD/bench/results.json (logs beside it).
 #
-# Smaller runs while developing: BENCH_SECONDS (default 20), BENCH_RATE (1000),
-# BENCH_DEADLINES (1000000), BENCH_STORM (10000), BENCH_ORDERS (100000), BENCH_CONNECTIONS (8),
-# BENCH_WINDOW (2000); BENCH_PHASES="pgbench load deadlines settlement" (default all) runs only
-# those parts.
+# Variables: BENCH_SECONDS (default 20), BENCH_RATE (1000), BENCH_LOW_RATE (100: the latency
+# again at a rate intake keeps up with), BENCH_DEADLINES (1000000), BENCH_STORM (10000),
+# BENCH_ORDERS (100000), BENCH_CONNECTIONS (8), BENCH_WINDOW (2000), BENCH_INTAKE_INSTANCES (1:
+# trivsel-intake replicas during the load runs); BENCH_PHASES="pgbench load deadlines
+# settlement" (default all) runs only those parts.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 SECONDS_RUN=${BENCH_SECONDS:-20}
 RATE=${BENCH_RATE:-1000}
+LOW_RATE=${BENCH_LOW_RATE:-100}
+INSTANCES=${BENCH_INTAKE_INSTANCES:-1}
 DEADLINES=${BENCH_DEADLINES:-1000000}
 STORM=${BENCH_STORM:-10000}
 ORDERS=${BENCH_ORDERS:-100000}
@@ -92,6 +95,15 @@ start_intake() {
 }
 start_intake
 daemon_port intake && wait_ready "$HTTP_PORT_intake" || fail "trivsel-intake did not become ready"
+# More replicas for the load runs (the design's way to grow: each takes its share of the events,
+# one case's events in order): logs intake-2.log, ...
+REPLICA_PIDS=()
+for ((i = 2; i <= INSTANCES; i++)); do
+    env TRIVSEL_DATABASE_PASSWORD_FILE="$T/secrets/trivsel_intake.password" TRIVSEL_HTTP_ADDRESS=127.0.0.1:0 \
+        TRIVSEL_CLIENT_KEY_FILE="$T/keys/intake.key" "$BIN/trivsel-intake" >"$T/intake-$i.log" 2>&1 &
+    REPLICA_PIDS+=("$!")
+    DAEMON_PIDS+=("$!")
+done
 
 # ---- 1. pgbench ----------------------------------------------------------------------------------
 # A copy of the broker's log table (its columns, keys and indexes) and a sequence for the
@@ -120,7 +132,15 @@ say "latency: $RATE underretninger/s for ${SECONDS_RUN} s"
 "$TOOLS/loadgen" publish --rate "$RATE" --connections "$CONNECTIONS" --duration "$SECONDS_RUN" \
     --warmup 2 --drain 120 --first 4000000 --label latency --json "$OUT/latency.json" >&2 ||
     say "latency: not every underretning was acknowledged and registered (see the JSON)"
+say "latency: $LOW_RATE underretninger/s for ${SECONDS_RUN} s"
+"$TOOLS/loadgen" publish --rate "$LOW_RATE" --connections "$CONNECTIONS" --duration "$SECONDS_RUN" \
+    --warmup 2 --drain 120 --first 6000000 --label latency-low --json "$OUT/latency_low.json" >&2 ||
+    say "latency: not every underretning was acknowledged and registered (see the JSON)"
 fi
+for pid in "${REPLICA_PIDS[@]}"; do
+    kill -TERM "$pid"
+    wait_exit "$pid" 20
+done
 
 # ---- 4. deadlines at scale -----------------------------------------------------------------------
 # DEADLINES open triage deadlines: (DEADLINES - STORM) / 2 underretninger received 1-19 hours ago,
@@ -264,6 +284,8 @@ tests/bench/report.py "$OUT" <<EOF
               "latency_ms": ${pgbench_latency:-null}},
   "saturation": $(cat "$OUT/saturation.json" 2>/dev/null || echo null),
   "latency": $(cat "$OUT/latency.json" 2>/dev/null || echo null),
+  "latency_low": $(cat "$OUT/latency_low.json" 2>/dev/null || echo null),
+  "intake_instances": $INSTANCES,
   "deadlines": {
     "open_triage": $open_triage, "open_all": $open_all, "seed_ms": $seed_ms,
     "ready_ms": ${ready_ms:-null}, "deadlines_read_ms": ${loaded_ms:-null},
