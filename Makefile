@@ -205,3 +205,22 @@ $(FUZZ_BIN)/make_seeds: $(BUILD)/tests/fuzz/make_seeds.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 endif
+
+# ---- Benchmarks (issue 9) --------------------------------------------------------------------
+# make bench: the system against the limits of this machine (tests/bench/run.sh); not part of
+# make test. The load generator and the seeder are built with everything else, so they compile.
+BENCH_BINS := $(BUILD)/tests/bench/loadgen $(BUILD)/tests/bench/seed_intake
+.PHONY: bench
+build: $(BENCH_BINS)
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@tests/bench/run.sh $(BUILD)
+
+$(BUILD)/tests/bench/loadgen: $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/underretninger.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The seeder computes the rows with intake's own code: its deadlines and its checks.
+$(BUILD)/tests/bench/seed_intake.o: CFLAGS += -Iservices/intake
+$(BUILD)/tests/bench/seed_intake: $(BUILD)/tests/bench/seed_intake.o $(BUILD)/tests/bench/underretninger.o \
+    $(BUILD)/services/intake/dates.o $(BUILD)/services/intake/validate.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -11,6 +11,8 @@ typedef struct delivery {
     uint8_t *bytes; /* the envelope, packed: the client's copy is gone after its callback */
     size_t len;
     uint32_t attempt;
+    uint64_t position;
+    bool duplicate; /* handled before: skipped in this transaction */
 } delivery_t;
 
 struct tr_handling {
@@ -18,7 +20,6 @@ struct tr_handling {
     tr_pg_txn_t *txn;
     Trivsel__Envelope *event;
     delivery_t *delivery;
-    bool duplicate;
 };
 
 struct tr_handler {
@@ -27,14 +28,21 @@ struct tr_handler {
     tr_bclient_t *client;
     char *schema, *subscription;
     char insert_handled[256];
-    uint32_t retry_ms;
+    uint32_t retry_ms, batch;
     tr_handle_cb cb;
     void *arg;
-    delivery_t *queue, *queue_tail;
+    /* Deliveries not yet acknowledged, in order. The first `batched` of them are handled in
+     * the open transaction `txn`; `next` is the one after them. */
+    delivery_t *queue, *queue_tail, *next;
+    tr_pg_txn_t *txn;
+    uint32_t batched;
+    /* After a failed transaction, this many events go one per transaction: the one that failed
+     * is tried again alone and cannot take the others down with it again. */
+    uint32_t alone;
     tr_handling_t *current;
     uv_timer_t retry;
     uint64_t handled, skipped;
-    bool destroyed;
+    bool beginning, committing, destroyed;
 };
 
 static void next_event(tr_handler_t *hd);
@@ -56,13 +64,15 @@ static void delivery_cb(tr_bclient_t *c, const char *subscription, const Trivsel
     }
     trivsel__envelope__pack(event, d->bytes);
     d->attempt = attempt;
+    d->position = event->position;
     if (hd->queue_tail)
         hd->queue_tail->next = d;
     else
         hd->queue = d;
     hd->queue_tail = d;
-    if (!hd->current)
-        next_event(hd);
+    if (!hd->next)
+        hd->next = d;
+    next_event(hd);
 }
 
 static void delivery_free(delivery_t *d)
@@ -76,41 +86,76 @@ static void retry_cb(uv_timer_t *t)
     next_event(t->data);
 }
 
-/* The handling ended: committed (ok) or not (the event stays first in the queue). */
-static void finish(tr_handler_t *hd, bool ok)
+/* The transaction failed: nothing of it happened. Its events stay first in the queue and are
+ * tried again after retry_ms, one per transaction. */
+static void failed(tr_handler_t *hd)
 {
-    tr_handling_t *h = hd->current;
-    hd->current = NULL;
-    uint64_t position = h->event->position;
-    trivsel__envelope__free_unpacked(h->event, NULL);
-    free(h);
-    if (!ok) {
-        uv_timer_start(&hd->retry, retry_cb, hd->retry_ms, 0);
-        return;
-    }
-    delivery_t *d = hd->queue;
-    hd->queue = d->next;
-    if (!hd->queue)
-        hd->queue_tail = NULL;
-    delivery_free(d);
-    tr_bclient_ack(hd->client, hd->subscription, position);
-    next_event(hd);
+    hd->alone = hd->batched > hd->alone ? hd->batched : hd->alone;
+    hd->batched = 0;
+    hd->txn = NULL;
+    hd->committing = false;
+    hd->next = hd->queue;
+    uv_timer_start(&hd->retry, retry_cb, hd->retry_ms, 0);
 }
 
 static void committed_cb(const char *error, void *arg)
 {
-    tr_handling_t *h = arg;
-    tr_handler_t *hd = h->handler;
+    tr_handler_t *hd = arg;
     if (error) {
-        tr_log_warn("event not handled; trying again", TR_LOG_STR("event_id", h->event->event_id),
-                    TR_LOG_STR("subject", h->event->subject), TR_LOG_STR("error", error));
-    } else if (h->duplicate) {
-        hd->skipped++;
-        tr_log_debug("event already handled; skipped", TR_LOG_STR("event_id", h->event->event_id));
-    } else {
-        hd->handled++;
+        Trivsel__Envelope *first = trivsel__envelope__unpack(NULL, hd->queue->len, hd->queue->bytes);
+        tr_log_warn("event not handled; trying again", TR_LOG_STR("event_id", first ? first->event_id : "?"),
+                    TR_LOG_STR("subject", first ? first->subject : "?"), TR_LOG_INT("events", hd->batched),
+                    TR_LOG_STR("error", error));
+        if (first)
+            trivsel__envelope__free_unpacked(first, NULL);
+        failed(hd);
+        return;
     }
-    finish(hd, error == NULL);
+    /* Done, every one of them: acknowledged only now. */
+    for (uint32_t i = 0; i < hd->batched; i++) {
+        delivery_t *d = hd->queue;
+        hd->queue = d->next;
+        if (d->duplicate) {
+            hd->skipped++;
+            tr_log_debug("event already handled; skipped", TR_LOG_INT("position", (long long)d->position));
+        } else {
+            hd->handled++;
+        }
+        tr_bclient_ack(hd->client, hd->subscription, d->position);
+        delivery_free(d);
+    }
+    if (!hd->queue)
+        hd->queue_tail = NULL;
+    hd->alone = hd->alone > hd->batched ? hd->alone - hd->batched : 0;
+    hd->batched = 0;
+    hd->txn = NULL;
+    hd->committing = false;
+    next_event(hd);
+}
+
+/* One event's part of the transaction ended: error NULL, it is in; the next event joins the
+ * transaction while there is one and the batch has room, else the transaction commits. */
+static void event_done(tr_handling_t *h, const char *error)
+{
+    tr_handler_t *hd = h->handler;
+    hd->current = NULL;
+    trivsel__envelope__free_unpacked(h->event, NULL);
+    free(h);
+    if (error) {
+        hd->batched++; /* counted, so the retry takes it alone too */
+        tr_pg_rollback(hd->txn, NULL, NULL);
+        failed(hd);
+        return;
+    }
+    hd->batched++;
+    hd->next = hd->next->next;
+    uint32_t limit = hd->alone ? 1 : hd->batch;
+    if (hd->next && hd->batched < limit && !hd->destroyed) {
+        next_event(hd);
+        return;
+    }
+    hd->committing = true;
+    tr_pg_commit(hd->txn, committed_cb, hd);
 }
 
 static void recorded_cb(PGresult *res, const char *error, void *arg)
@@ -118,63 +163,71 @@ static void recorded_cb(PGresult *res, const char *error, void *arg)
     tr_handling_t *h = arg;
     tr_handler_t *hd = h->handler;
     if (error) {
-        /* Nothing else is queued in this transaction: its COMMIT, which reports the error (at
-         * once when the connection is gone), ends it and the event is tried again. */
-        tr_pg_commit(h->txn, committed_cb, h);
+        /* The transaction is aborted (a statement of an earlier event in it failed, or the
+         * connection was lost): no event of it can be done. */
+        event_done(h, error);
         return;
     }
     if (PQntuples(res) == 0) {
         /* Handled before (a redelivery, or a retry after a lost acknowledgement). */
-        h->duplicate = true;
-        tr_pg_commit(h->txn, committed_cb, h);
+        h->delivery->duplicate = true;
+        event_done(h, NULL);
         return;
     }
+    h->delivery->duplicate = false;
     hd->cb(h, h->event, hd->arg);
+}
+
+/* Handles the next delivery in the open transaction. */
+static void handle_next(tr_handler_t *hd)
+{
+    delivery_t *d = hd->next;
+    tr_handling_t *h = calloc(1, sizeof *h);
+    Trivsel__Envelope *event = h ? trivsel__envelope__unpack(NULL, d->len, d->bytes) : NULL;
+    if (!event) {
+        /* Out of memory (bytes we packed ourselves always unpack): as a failed transaction. */
+        free(h);
+        hd->batched++;
+        tr_pg_rollback(hd->txn, NULL, NULL);
+        failed(hd);
+        return;
+    }
+    *h = (tr_handling_t){.handler = hd, .txn = hd->txn, .event = event, .delivery = d};
+    hd->current = h;
+    char position[24];
+    snprintf(position, sizeof position, "%llu", (unsigned long long)event->position);
+    const char *values[4] = {event->publisher, event->event_id, event->subject, position};
+    if (tr_pg_txn_query(hd->txn, hd->insert_handled, 4, values, recorded_cb, h) < 0)
+        event_done(h, "cannot queue a statement");
 }
 
 static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
 {
-    tr_handling_t *h = arg;
-    tr_handler_t *hd = h->handler;
+    tr_handler_t *hd = arg;
+    hd->beginning = false;
     if (error) {
         tr_log_warn("cannot begin a transaction; trying again", TR_LOG_STR("error", error));
-        finish(hd, false);
+        failed(hd);
         return;
     }
-    h->txn = txn;
-    char position[24];
-    snprintf(position, sizeof position, "%llu", (unsigned long long)h->event->position);
-    const char *values[4] = {h->event->publisher, h->event->event_id, h->event->subject, position};
-    tr_pg_txn_query(txn, hd->insert_handled, 4, values, recorded_cb, h);
+    hd->txn = txn;
+    handle_next(hd);
 }
 
+/* Starts on the next delivery: in the open transaction, or in a new one. */
 static void next_event(tr_handler_t *hd)
 {
-    if (hd->current || !hd->queue || hd->destroyed)
+    if (hd->current || hd->beginning || hd->committing || !hd->next || hd->destroyed ||
+        uv_is_active((uv_handle_t *)&hd->retry))
         return;
-    delivery_t *d = hd->queue;
-    tr_handling_t *h = calloc(1, sizeof *h);
-    if (!h) {
-        uv_timer_start(&hd->retry, retry_cb, hd->retry_ms, 0);
+    if (hd->txn) {
+        handle_next(hd);
         return;
     }
-    h->handler = hd;
-    h->delivery = d;
-    h->event = trivsel__envelope__unpack(NULL, d->len, d->bytes);
-    hd->current = h;
-    if (!h->event || tr_pg_begin(hd->pg, begun_cb, h) < 0) {
-        if (!h->event) {
-            /* Cannot happen for bytes we packed ourselves; drop rather than loop. */
-            hd->current = NULL;
-            free(h);
-            hd->queue = d->next;
-            if (!hd->queue)
-                hd->queue_tail = NULL;
-            delivery_free(d);
-            next_event(hd);
-            return;
-        }
-        finish(hd, false);
+    hd->beginning = true;
+    if (tr_pg_begin(hd->pg, begun_cb, hd) < 0) {
+        hd->beginning = false;
+        failed(hd);
     }
 }
 
@@ -197,6 +250,7 @@ int tr_handler_new(uv_loop_t *loop, tr_pg_t *pg, tr_bclient_t *client, const tr_
     hd->schema = strdup(o->schema);
     hd->subscription = strdup(o->subscription);
     hd->retry_ms = o->retry_ms ? o->retry_ms : 1000;
+    hd->batch = o->batch ? o->batch : 64;
     hd->cb = cb;
     hd->arg = arg;
     snprintf(hd->insert_handled, sizeof hd->insert_handled,
@@ -238,14 +292,10 @@ int tr_handling_emit(tr_handling_t *h, const Trivsel__Envelope *ev)
 
 void tr_handling_done(tr_handling_t *h, const char *error)
 {
-    if (error) {
+    if (error)
         tr_log_warn("event handling failed; rolled back, trying again", TR_LOG_STR("event_id", h->event->event_id),
                     TR_LOG_STR("error", error));
-        tr_pg_rollback(h->txn, NULL, NULL);
-        finish(h->handler, false);
-        return;
-    }
-    tr_pg_commit(h->txn, committed_cb, h);
+    event_done(h, error);
 }
 
 uint32_t tr_handling_attempt(const tr_handling_t *h)

@@ -13,6 +13,14 @@
  * redelivery finds the handled row): the effects happen once and the emitted events are
  * written once.
  *
+ * Group commit: deliveries that wait while one is handled join its transaction, up to `batch`
+ * events in one, so one commit (one WAL flush) serves them all; each event still goes through
+ * steps 1 and 2 on its own, in delivery order, and sees what the events before it wrote. If any
+ * of them fails (tr_handling_done with an error, or a statement error), the whole transaction is
+ * rolled back and its events are tried again after retry_ms, each in a transaction of its own,
+ * so one bad event never holds back the others for long. Nothing is acknowledged before the
+ * commit.
+ *
  * Events are handled one at a time per handler, in delivery order. Loop thread only.
  */
 #ifndef TR_HANDLER_H
@@ -36,6 +44,7 @@ typedef struct tr_handler_options {
     uint32_t credit;          /* deliveries held at once; 0 = 64 */
     uint32_t ack_timeout_ms;  /* 0 = the broker's default */
     uint32_t retry_ms;        /* after a failed transaction, try the event again; 0 = 1000 */
+    uint32_t batch;           /* events in one transaction at most (group commit); 0 = 64 */
 } tr_handler_options_t;
 
 int tr_handler_new(uv_loop_t *loop, tr_pg_t *pg, tr_bclient_t *client, const tr_handler_options_t *options,
@@ -46,8 +55,9 @@ int tr_handling_query(tr_handling_t *h, const char *sql, int nparams, const char
                       void *arg);
 /* Emits an event in the same transaction. ev must be complete (see tr_envelope_make). */
 int tr_handling_emit(tr_handling_t *h, const Trivsel__Envelope *ev);
-/* Ends the handling: error NULL commits (then acknowledges); otherwise rolls back and the event
- * is tried again after retry_ms (a transient failure: the database, not the event, was wrong).
+/* Ends the handling: error NULL commits (then acknowledges), with the events handled in the same
+ * transaction; otherwise rolls back and the event is tried again after retry_ms, alone (a
+ * transient failure: the database, not the event, was wrong).
  * An event that is itself wrong is not an error here: the service records or emits the refusal
  * and commits. */
 void tr_handling_done(tr_handling_t *h, const char *error);

@@ -703,6 +703,27 @@ const char *tr_pg_txn_error(const tr_pg_txn_t *txn)
     return txn->error;
 }
 
+char *tr_pg_rows_sql(const char *head, size_t nrows, size_t ncols, const char *const *casts, const char *tail)
+{
+    size_t cap = strlen(head) + strlen(tail) + 1, len = 0;
+    for (size_t c = 0; c < ncols; c++)
+        cap += nrows * (12 + (casts[c] ? strlen(casts[c]) + 2 : 0));
+    cap += nrows * 4;
+    char *sql = malloc(cap);
+    if (!sql)
+        return NULL;
+    len += (size_t)snprintf(sql, cap, "%s", head);
+    for (size_t r = 0; r < nrows; r++) {
+        len += (size_t)snprintf(sql + len, cap - len, "%s(", r ? ", " : "");
+        for (size_t c = 0; c < ncols; c++)
+            len += (size_t)snprintf(sql + len, cap - len, "%s$%zu%s%s", c ? ", " : "", r * ncols + c + 1,
+                                    casts[c] ? "::" : "", casts[c] ? casts[c] : "");
+        len += (size_t)snprintf(sql + len, cap - len, ")");
+    }
+    snprintf(sql + len, cap - len, "%s", tail);
+    return sql;
+}
+
 int tr_pg_listen(tr_pg_t *pg, const char *channel)
 {
     /* A plain identifier as PostgreSQL reads it unquoted, and no longer than it keeps

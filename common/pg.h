@@ -71,6 +71,15 @@ void tr_pg_rollback(tr_pg_txn_t *txn, tr_pg_done_cb cb, void *arg);
 /* The first error of an aborted transaction, or NULL. Borrowed. */
 const char *tr_pg_txn_error(const tr_pg_txn_t *txn);
 
+/* The text of a statement over many rows of parameters, for one round trip instead of one per
+ * row: head, then nrows groups "($1::casts[0], $2::casts[1], ...)" joined by ", ", then tail;
+ * parameters numbered from 1 row after row (casts[c] NULL: no cast). E.g. head
+ * "INSERT INTO t (a, b) VALUES ", 2 rows, casts {"int", "text"}, tail "":
+ *   INSERT INTO t (a, b) VALUES ($1::int, $2::text), ($3::int, $4::text)
+ * The caller frees it; NULL when out of memory. At most 65535 parameters in all (PostgreSQL's
+ * limit): the caller keeps nrows * ncols below it. */
+char *tr_pg_rows_sql(const char *head, size_t nrows, size_t ncols, const char *const *casts, const char *tail);
+
 /* LISTEN on channel now and after every reconnect. channel must be a plain identifier. */
 int tr_pg_listen(tr_pg_t *pg, const char *channel);
 

@@ -14,7 +14,10 @@
 #define BROKER_NAME_MAX 64
 #define BROKER_ROUTING_MAX 32
 #define BROKER_WINDOW 1024 /* events a subscription holds in memory: fetched, not yet acked */
-#define BROKER_PUBLISH_BATCH 500
+/* Events in one group commit at most, and their bytes (a batch of big events stays a modest
+ * statement): one transaction, one statement, one WAL flush for all of them. */
+#define BROKER_PUBLISH_BATCH 2000
+#define BROKER_PUBLISH_BATCH_BYTES (8 << 20)
 
 typedef struct broker broker_t;
 typedef struct session session_t;
@@ -83,9 +86,12 @@ void publish_handle(broker_t *b, session_t *s, const principal_t *p, Trivsel__En
  * broker's fields (publisher, published_at) on success. */
 Trivsel__Broker__ErrorCode publish_check(broker_t *b, const principal_t *p, const char *publisher,
                                          Trivsel__Envelope *event, char *reason, size_t len);
-/* Queues an already checked, re-encoded envelope for the log; cb gets the position. */
+/* Queues an already checked, re-encoded envelope for the log; cb gets the position. outbox_id:
+ * the broker.outbox row it comes from, deleted in the transaction that stores it (NULL for a
+ * client's publish). */
 typedef void (*publish_done_cb)(broker_t *b, void *arg, uint64_t position, bool duplicate, const char *error);
-void publish_enqueue(broker_t *b, const Trivsel__Envelope *event, publish_done_cb cb, void *arg);
+void publish_enqueue(broker_t *b, const Trivsel__Envelope *event, const char *outbox_id, publish_done_cb cb,
+                     void *arg);
 void publish_stop(broker_t *b);
 bool publish_idle(const broker_t *b);
 

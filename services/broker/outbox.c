@@ -5,10 +5,10 @@
  *
  * A move is: read the oldest rows, check each like a publish (the publisher is the database
  * role that inserted it: trivsel_intake publishes as "intake"), commit the valid ones to the
- * log through the same group commit as publishes, then delete the moved rows and keep the
- * refused ones in broker.outbox_refused with the reason. If the broker dies between the two
- * commits, the rows are moved again and the log's idempotency (publisher, event_id) makes the
- * second insert a no-op: nothing is lost and nothing doubles. */
+ * log through the same group commit as publishes, which deletes their rows in the same
+ * transaction, then keep the refused ones in broker.outbox_refused with the reason and delete
+ * them. A row is moved once; if the broker dies before the refused rows are kept, they are read
+ * and refused again. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +16,8 @@
 #include "broker.h"
 #include "log.h"
 
-#define OUTBOX_BATCH 500
+/* Rows read per move: as many as one group commit takes (BROKER_PUBLISH_BATCH). */
+#define OUTBOX_BATCH BROKER_PUBLISH_BATCH
 
 typedef struct row {
     char id[24];
@@ -68,16 +69,17 @@ static void clean_begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
         cleaned_cb(error, b);
         return;
     }
-    /* ids as a PostgreSQL array literal of integers: built from row ids the database gave us,
-     * and passed as a parameter. */
+    /* The refused rows' ids as a PostgreSQL array literal of integers: built from row ids the
+     * database gave us, and passed as a parameter. (The moved rows were deleted when they were
+     * stored.) */
     size_t cap = (size_t)st->nrows * 24 + 3;
     char *ids = malloc(cap);
     size_t n = 0;
     ids[n++] = '{';
     for (int i = 0; i < st->nrows; i++) {
         row_t *r = &st->rows[i];
-        n += (size_t)snprintf(ids + n, cap - n, "%s%s", i ? "," : "", r->id);
         if (r->reason[0]) {
+            n += (size_t)snprintf(ids + n, cap - n, "%s%s", n > 1 ? "," : "", r->id);
             const char *values[4] = {r->id, r->publisher, (const char *)r->envelope, r->reason};
             int lengths[4] = {0, 0, (int)r->len, 0};
             int formats[4] = {0, 0, 1, 0};
@@ -111,7 +113,12 @@ static void committed_cb(broker_t *b, void *arg, uint64_t position, bool duplica
         finish(b, false);
         return;
     }
-    if (tr_pg_begin(b->pg, clean_begun_cb, b) < 0)
+    bool refused = false;
+    for (int i = 0; i < st->nrows; i++)
+        refused = refused || st->rows[i].reason[0];
+    if (!refused)
+        finish(b, st->nrows == OUTBOX_BATCH);
+    else if (tr_pg_begin(b->pg, clean_begun_cb, b) < 0)
         finish(b, false);
 }
 
@@ -175,7 +182,7 @@ static void selected_cb(PGresult *res, const char *error, void *arg)
                 ev->publisher = r->publisher;
                 ev->position = 0;
                 st->waiting++;
-                publish_enqueue(b, ev, committed_cb, NULL);
+                publish_enqueue(b, ev, r->id, committed_cb, NULL);
                 ev->published_at = own;
                 ev->publisher = own_publisher;
             }

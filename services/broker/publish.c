@@ -2,8 +2,9 @@
  * it with its position (ARCHITECTURE.md principle 1).
  *
  * Publishes that arrive while a commit is in progress wait and go into the next transaction
- * together (group commit): one fsync for many events, and positions stay in commit order
- * because only this one connection writes the log, one transaction after the other. */
+ * together (group commit): one statement and one fsync for many events, and positions stay in
+ * commit order because only this one connection writes the log, one transaction after the
+ * other. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ typedef struct entry {
     size_t len;
     char *event_id, *publisher, *subject, *type, *municipality, *correlation_id;
     char occurred_at[64], published_at[64];
+    char outbox_id[24]; /* "" for a client's publish */
     uint64_t position;
     bool duplicate, stored;
     publish_done_cb cb;
@@ -174,26 +176,75 @@ static void committed_cb(const char *error, void *arg)
     broker_check_drained(b);
 }
 
+/* The batch's rows: (n, position, duplicate), n the entry's place in the batch from 1. */
 static void inserted_cb(PGresult *res, const char *error, void *arg)
 {
-    entry_t *e = arg;
-    if (!error && PQntuples(res) == 1) {
-        e->position = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-        e->duplicate = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    broker_t *b = arg;
+    if (error)
+        return; /* the commit reports it; every entry is answered ERROR_UNAVAILABLE */
+    entry_t *e = b->publish->batch;
+    long at = 1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        long n = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        for (; e && at < n; at++)
+            e = e->next;
+        if (!e || at != n)
+            break;
+        e->position = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        e->duplicate = strcmp(PQgetvalue(res, i, 2), "t") == 0;
         e->stored = true;
     }
 }
 
-static const char insert_sql[] =
-    "WITH ins AS ("
+/* The whole batch in one statement, one row of parameters per event, in queue order: one round
+ * trip to the database instead of one per event. Each new event takes the next position in
+ * that order; an event id its publisher has stored before (or earlier in the same batch) is
+ * answered with the first position and duplicate true. Columns of the result: the event's place
+ * in the batch (from 1), its position, whether it was a duplicate. */
+#define INSERT_COLUMNS 10
+static const char *const insert_casts[INSERT_COLUMNS] = {"int", "text", "text", "text", "text",
+                                                         "text", "text", "timestamptz", "timestamptz", "bytea"};
+static const char insert_head[] =
+    "WITH input (n, event_id, publisher, subject, type, municipality, correlation_id, occurred_at,"
+    " published_at, envelope) AS (VALUES ";
+static const char insert_tail[] =
+    "), first AS (SELECT DISTINCT ON (publisher, event_id) * FROM input ORDER BY publisher, event_id, n),"
+    " ins AS ("
     " INSERT INTO broker.event (position, event_id, publisher, subject, type, municipality, correlation_id,"
     "   occurred_at, published_at, envelope)"
-    " VALUES (nextval('broker.event_position'), $1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    " ON CONFLICT (publisher, event_id) DO NOTHING RETURNING position)"
-    " SELECT position, false FROM ins"
-    " UNION ALL"
-    " SELECT position, true FROM broker.event"
-    "  WHERE publisher = $2 AND event_id = $1 AND NOT EXISTS (SELECT FROM ins)";
+    " SELECT nextval('broker.event_position'), event_id, publisher, subject, type, municipality,"
+    "   correlation_id, occurred_at, published_at, envelope FROM (SELECT * FROM first ORDER BY n) f"
+    " ON CONFLICT (publisher, event_id) DO NOTHING RETURNING position, publisher, event_id)"
+    " SELECT i.n, coalesce(ins.position, e.position), ins.position IS NULL OR i.n <> f.n"
+    "   FROM input i JOIN first f USING (publisher, event_id)"
+    "   LEFT JOIN ins USING (publisher, event_id)"
+    "   LEFT JOIN broker.event e ON ins.position IS NULL AND e.publisher = i.publisher"
+    "    AND e.event_id = i.event_id"
+    "  ORDER BY i.n";
+
+/* The outbox rows of the batch's events are deleted in the transaction that stores them: moved
+ * exactly once, with one commit (a crash before it leaves both as they were). */
+static void delete_moved(broker_t *b, tr_pg_txn_t *txn)
+{
+    static const char *const casts[1] = {"bigint"};
+    size_t n = 0, k = 0;
+    for (entry_t *e = b->publish->batch; e; e = e->next)
+        n += e->outbox_id[0] != '\0';
+    if (n == 0)
+        return;
+    char *sql = tr_pg_rows_sql("DELETE FROM broker.outbox WHERE id IN (VALUES ", n, 1, casts, ")");
+    const char **values = calloc(n, sizeof *values);
+    if (sql && values) {
+        for (entry_t *e = b->publish->batch; e; e = e->next) {
+            if (e->outbox_id[0])
+                values[k++] = e->outbox_id;
+        }
+        tr_pg_txn_query(txn, sql, (int)n, values, NULL, NULL);
+    }
+    /* Out of memory: the rows stay and are moved again at the next sweep, stored once. */
+    free(sql);
+    free(values);
+}
 
 static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
 {
@@ -202,14 +253,36 @@ static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
         committed_cb(error, b);
         return;
     }
-    for (entry_t *e = b->publish->batch; e; e = e->next) {
-        const char *values[9] = {e->event_id, e->publisher, e->subject, e->type, e->municipality,
-                                 e->correlation_id, e->occurred_at, e->published_at, (const char *)e->envelope};
-        int lengths[9] = {0, 0, 0, 0, 0, 0, 0, 0, (int)e->len};
-        int formats[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
-        tr_pg_txn_query_binary(txn, insert_sql, 9, values, lengths, formats, inserted_cb, e);
+    size_t n = 0;
+    for (entry_t *e = b->publish->batch; e; e = e->next)
+        n++;
+    char *sql = tr_pg_rows_sql(insert_head, n, INSERT_COLUMNS, insert_casts, insert_tail);
+    char (*places)[24] = calloc(n, sizeof *places);
+    const char **values = calloc(n * INSERT_COLUMNS, sizeof *values);
+    int *lengths = calloc(n * INSERT_COLUMNS, sizeof *lengths), *formats = calloc(n * INSERT_COLUMNS, sizeof *formats);
+    if (sql && places && values && lengths && formats) {
+        size_t k = 0;
+        for (entry_t *e = b->publish->batch; e; e = e->next, k++) {
+            snprintf(places[k], sizeof places[k], "%zu", k + 1);
+            const char *row[INSERT_COLUMNS] = {places[k], e->event_id, e->publisher, e->subject,
+                                               e->type, e->municipality, e->correlation_id, e->occurred_at,
+                                               e->published_at, (const char *)e->envelope};
+            memcpy(&values[INSERT_COLUMNS * k], row, sizeof row);
+            lengths[INSERT_COLUMNS * k + 9] = (int)e->len;
+            formats[INSERT_COLUMNS * k + 9] = 1;
+        }
+        tr_pg_txn_query_binary(txn, sql, (int)(INSERT_COLUMNS * n), values, lengths, formats, inserted_cb, b);
+        delete_moved(b, txn);
+        tr_pg_commit(txn, committed_cb, b);
+    } else {
+        tr_pg_rollback(txn, NULL, NULL);
+        committed_cb("out of memory", b);
     }
-    tr_pg_commit(txn, committed_cb, b);
+    free(sql);
+    free(places);
+    free(values);
+    free(lengths);
+    free(formats);
 }
 
 static void start_batch(broker_t *b)
@@ -218,8 +291,12 @@ static void start_batch(broker_t *b)
     if (st->committing || !st->queue)
         return;
     entry_t **tail = &st->batch;
+    size_t bytes = 0;
     for (int n = 0; st->queue && n < BROKER_PUBLISH_BATCH; n++) {
         entry_t *e = st->queue;
+        if (n > 0 && bytes + e->len > BROKER_PUBLISH_BATCH_BYTES)
+            break;
+        bytes += e->len;
         st->queue = e->next;
         e->next = NULL;
         *tail = e;
@@ -232,7 +309,7 @@ static void start_batch(broker_t *b)
         committed_cb("the database connection is closing", b);
 }
 
-void publish_enqueue(broker_t *b, const Trivsel__Envelope *ev, publish_done_cb cb, void *arg)
+void publish_enqueue(broker_t *b, const Trivsel__Envelope *ev, const char *outbox_id, publish_done_cb cb, void *arg)
 {
     struct publish_state *st = state(b);
     entry_t *e = calloc(1, sizeof *e);
@@ -251,6 +328,7 @@ void publish_enqueue(broker_t *b, const Trivsel__Envelope *ev, publish_done_cb c
     trivsel__envelope__pack(ev, e->envelope);
     format_ts(ev->occurred_at, e->occurred_at, sizeof e->occurred_at);
     format_ts(ev->published_at, e->published_at, sizeof e->published_at);
+    snprintf(e->outbox_id, sizeof e->outbox_id, "%s", outbox_id ? outbox_id : "");
     e->cb = cb;
     e->arg = arg;
     if (st->queue_tail)
@@ -323,7 +401,7 @@ void publish_handle(broker_t *b, session_t *s, const principal_t *p, Trivsel__En
         memcpy(r->routing_id, s->routing_id, s->routing_len);
         r->routing_len = s->routing_len;
         snprintf(r->event_id, sizeof r->event_id, "%s", ev->event_id);
-        publish_enqueue(b, ev, acked_cb, r);
+        publish_enqueue(b, ev, NULL, acked_cb, r);
     }
     ev->published_at = client_published_at;
     ev->publisher = client_publisher;

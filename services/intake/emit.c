@@ -24,6 +24,21 @@ int intake_emit(intake_out_t out, const char *event_id, const char *subject,
     if (out.handling) {
         rc = tr_handling_emit(out.handling, &ev);
     } else {
+        intake_outbox_t *box = out.outbox;
+        if (box->n == box->cap) {
+            size_t cap = box->cap ? 2 * box->cap : 64;
+            uint8_t **envelopes = realloc(box->envelopes, cap * sizeof *envelopes);
+            if (envelopes)
+                box->envelopes = envelopes;
+            int *lengths = realloc(box->lengths, cap * sizeof *lengths);
+            if (lengths)
+                box->lengths = lengths;
+            if (!envelopes || !lengths) {
+                rc = TR_ENOMEM;
+                goto out;
+            }
+            box->cap = cap;
+        }
         size_t len = trivsel__envelope__get_packed_size(&ev);
         uint8_t *buf = malloc(len ? len : 1);
         if (!buf) {
@@ -31,17 +46,42 @@ int intake_emit(intake_out_t out, const char *event_id, const char *subject,
             goto out;
         }
         trivsel__envelope__pack(&ev, buf);
-        const char *values[1] = {(const char *)buf};
-        int lengths[1] = {(int)len}, formats[1] = {1};
-        rc = tr_pg_txn_query_binary(out.txn, "INSERT INTO broker.outbox (envelope) VALUES ($1)", 1,
-                                    values, lengths, formats, NULL, NULL);
-        free(buf);
+        box->envelopes[box->n] = buf;
+        box->lengths[box->n++] = (int)len;
     }
     if (rc < 0)
         tr_error_set(err, rc, "cannot emit %s: %s", subject, tr_strerror(rc));
 out:
     free(payload);
     return rc;
+}
+
+int intake_outbox_write(intake_outbox_t *box, tr_pg_txn_t *txn)
+{
+    if (box->n == 0)
+        return 0;
+    static const char *const casts[1] = {"bytea"};
+    char *sql = tr_pg_rows_sql("INSERT INTO broker.outbox (envelope) VALUES ", box->n, 1, casts, "");
+    int *formats = calloc(box->n, sizeof *formats);
+    int rc = TR_ENOMEM;
+    if (sql && formats) {
+        for (size_t i = 0; i < box->n; i++)
+            formats[i] = 1;
+        rc = tr_pg_txn_query_binary(txn, sql, (int)box->n, (const char *const *)box->envelopes, box->lengths,
+                                    formats, NULL, NULL);
+    }
+    free(sql);
+    free(formats);
+    return rc;
+}
+
+void intake_outbox_release(intake_outbox_t *box)
+{
+    for (size_t i = 0; i < box->n; i++)
+        free(box->envelopes[i]);
+    free(box->envelopes);
+    free(box->lengths);
+    *box = (intake_outbox_t){0};
 }
 
 int64_t intake_now_us(void)

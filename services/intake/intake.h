@@ -84,11 +84,19 @@ void intake_decision_registered_cb(tr_handling_t *h, const Trivsel__Envelope *ev
 
 /* ---- emit.c ---- */
 
+/* Envelopes the deadline engine gathers from a batch of deadlines and writes into broker.outbox
+ * with one statement (intake_outbox_write). */
+typedef struct intake_outbox {
+    uint8_t **envelopes; /* packed */
+    int *lengths;
+    size_t n, cap;
+} intake_outbox_t;
+
 /* Where an emitted event goes: the transaction of an event being handled, or the deadline
- * engine's own transaction. Exactly one is set. */
+ * engine's batch. Exactly one is set. */
 typedef struct intake_out {
     tr_handling_t *handling;
-    tr_pg_txn_t *txn;
+    intake_outbox_t *outbox;
 } intake_out_t;
 
 /* Emits msg on subject in the transaction: an envelope with event_id, municipality, the case
@@ -96,6 +104,12 @@ typedef struct intake_out {
 int intake_emit(intake_out_t out, const char *event_id, const char *subject,
                 const char *municipality, const char *case_id, int64_t occurred_us,
                 const ProtobufCMessage *msg, tr_error_t *err);
+
+/* Queues the INSERT of box's envelopes into broker.outbox in txn (nothing when box is empty).
+ * Returns 0 or a negative code. */
+int intake_outbox_write(intake_outbox_t *box, tr_pg_txn_t *txn);
+/* Frees what box holds; it is empty again. */
+void intake_outbox_release(intake_outbox_t *box);
 
 /* The current time, UTC microseconds. */
 int64_t intake_now_us(void);

@@ -28,8 +28,9 @@ static const tr_config_var_t vars[] = {
      "overdue triages are escalated to: TEAM=ID:NAME;...; * = every other team, e.g. "
      "Modtageteamet=ABJ:Anne Bjerg"},
     {"TRIVSEL_INTAKE_DEADLINE_POLL", TR_CONFIG_DURATION, "30s", NULL,
-     "re-read the next deadline this often even without a notification"},
-    {"TRIVSEL_INTAKE_DEADLINE_BATCH", TR_CONFIG_INT, "100", "1..10000",
+     "re-read the next deadline this often even without a notification, and count the open "
+     "ones (trivsel_intake_deadlines_open)"},
+    {"TRIVSEL_INTAKE_DEADLINE_BATCH", TR_CONFIG_INT, "1000", "1..10000",
      "deadlines claimed per transaction"},
 };
 
@@ -141,7 +142,9 @@ static int start(tr_daemon_t *d, void *arg)
         tr_handler_options_t ho = {.schema = "intake",
                                    .subscription = consumed[i].subscription,
                                    .pattern = consumed[i].subject,
-                                   .credit = 16,
+                                   /* Room for a full batch: what waits while one
+                                    * transaction commits goes into the next together. */
+                                   .credit = 64,
                                    .ack_timeout_ms = 30000};
         if (tr_handler_new(tr_daemon_loop(d), in->pg, in->client, &ho, consumed[i].cb, in,
                            &in->handlers[in->nhandlers], &err) < 0) {

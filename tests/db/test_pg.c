@@ -440,6 +440,37 @@ static void test_binary_bytea(void)
                  "big text: xxxxxxxxxxxxxxxxxxxx...(8000000 bytes)", "closed");
 }
 
+/* --- many rows of parameters in one statement ------------------------------------------------ */
+
+static void rows_on_connect(harness_t *h)
+{
+    static const char *const casts[2] = {"int", NULL};
+    /* 1000 rows: a, b = the row's number and its text */
+    char *sql = tr_pg_rows_sql("SELECT count(*), sum(a), min(b), max(length(b)) FROM (VALUES ", 1000, 2, casts,
+                               ") v (a, b)");
+    static char text[1000][8];
+    static const char *values[2000];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(text[i], sizeof text[i], "%d", i + 1);
+        values[2 * i] = values[2 * i + 1] = text[i];
+    }
+    query(h, "1000 rows", sql, 2000, values, finish_step);
+    free(sql);
+}
+
+static void test_rows_sql(void)
+{
+    static const char *const casts[2] = {"int", NULL};
+    char *sql = tr_pg_rows_sql("INSERT INTO t (a, b) VALUES ", 2, 2, casts, " RETURNING a");
+    CHECK_STR_EQ(sql, "INSERT INTO t (a, b) VALUES ($1::int, $2), ($3::int, $4) RETURNING a");
+    free(sql);
+    harness_t h;
+    start(&h);
+    h.on_connect = rows_on_connect;
+    run(&h);
+    CHECK_EVENTS(&h, "connected", "1000 rows: 1000|500500|1|4", "closed");
+}
+
 /* --- errors ------------------------------------------------------------------------------ */
 
 static void errors_on_connect(harness_t *h)
@@ -1144,6 +1175,7 @@ int main(void)
     CHECK_RUN(test_queries_complete_in_fifo_order);
     CHECK_RUN(test_text_parameters_and_null);
     CHECK_RUN(test_binary_bytea);
+    CHECK_RUN(test_rows_sql);
     CHECK_RUN(test_statement_error_reaches_only_its_callback);
     CHECK_RUN(test_query_libpq_refuses_fails_alone);
     CHECK_RUN(test_commit_makes_rows_visible);

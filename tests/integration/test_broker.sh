@@ -143,6 +143,16 @@ check_eq "every acknowledged event is in the log exactly once" \
 wait $consumer
 check_eq "the subscriber handled each of them exactly once" "$(tail -n 1 "$T/crash-consumer" | cut -d' ' -f1,2)" "handled 10000"
 
+# --- the services' outbox: a row moved into the log and deleted in the same transaction; a row
+# that is no envelope kept in broker.outbox_refused with the reason --------------------------------
+hex=$(sql "SELECT encode(envelope, 'hex') FROM broker.event WHERE event_id = 'k-0'")
+sql "SET ROLE trivsel_intake; INSERT INTO broker.outbox (envelope) VALUES (decode('$hex', 'hex')), ('\\x00ff')"
+for ((i = 0; i < 100; i++)); do [ "$(sql "SELECT count(*) FROM broker.outbox")" == 0 ] && break; sleep 0.1; done
+check_eq "a service's outbox row becomes its event in the log, once; a row that is no envelope is refused" \
+    "$(sql "SELECT (SELECT count(*) FROM broker.outbox), (SELECT count(*) FROM broker.event WHERE event_id = 'k-0'
+        AND publisher = 'intake'), (SELECT string_agg(publisher || ': ' || reason, ', ') FROM broker.outbox_refused)")" \
+    "0|1|intake: the row is not a trivsel.Envelope (2 bytes)"
+
 kill -TERM "$BROKER_PID"
 wait_exit "$BROKER_PID" 10
 check_eq "SIGTERM stops the broker with exit status 0" "$EXIT_STATUS" 0

@@ -23,6 +23,7 @@ start_intake() {
     printf -v "LOG_START_$name" '%s' "$(wc -l <"$T/$name.log")"
     env TRIVSEL_DATABASE_PASSWORD_FILE="$T/secrets/trivsel_intake.password" TRIVSEL_HTTP_ADDRESS=127.0.0.1:0 \
         TRIVSEL_CLIENT_KEY_FILE="$T/keys/intake.key" TRIVSEL_LOG_LEVEL=debug TRIVSEL_INTAKE_TRIAGE_WARNING=1s \
+        TRIVSEL_INTAKE_DEADLINE_POLL=1s \
         TRIVSEL_INTAKE_TEAM_LEADERS="$LEADERS" TRIVSEL_INTAKE_MUNICIPALITIES=630,575 "$@" \
         "$BIN/trivsel-intake" >>"$T/$name.log" 2>&1 &
     LAST_PID=$!
@@ -288,7 +289,8 @@ check_eq "intake list --overdue: the live underretning's triage, and u3's kvitte
 check "... and not the triaged u1, nor the soon one" \
     bash -c "! grep -q '^$U1 .* triage' <<<'$overdue' && ! grep -q '^$S ' <<<'$overdue'"
 
-# Metrics, as counted by this instance (it has registered every underretning so far).
+# Metrics, as counted by this instance (it has registered every underretning so far); the open
+# deadlines are counted every TRIVSEL_INTAKE_DEADLINE_POLL (1 s here).
 metric() { curl -s "http://127.0.0.1:$HTTP_PORT_intake/metrics" | grep "^$1 " | awk '{print $2}'; }
 expect_metrics="$(sql "SELECT count(*) FROM intake.underretning") $(sql "SELECT count(*) FROM broker.event WHERE subject = 'intake.triage.overdue'") $(sql "SELECT count(*) FROM intake.deadline WHERE kind = 'receipt_overdue' AND fired_at IS NULL AND closed_at IS NULL")"
 for ((i = 0; i < 40; i++)); do
