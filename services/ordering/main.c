@@ -34,6 +34,9 @@ static const tr_config_var_t vars[] = {
      "settle each month automatically once it has ended (trivselctl settle works either way)"},
     {"TRIVSEL_ORDERING_SETTLEMENT_DELAY", TR_CONFIG_DURATION, "0s", NULL,
      "how long after a month's end (Danish time) the automatic settlement runs"},
+    {"TRIVSEL_ORDERING_SETTLEMENT_PART_LINES", TR_CONFIG_INT, "500", "1..2000",
+     "settlement lines per ordering.settlement.calculated event; a month with more is sent in"
+     " parts (500 lines stay well under the broker's 256 KiB event limit)"},
     {"TRIVSEL_ORDERING_DEADLINE_POLL", TR_CONFIG_DURATION, "30s", NULL,
      "look for due flags and settlements this often even without a notification"},
 };
@@ -83,6 +86,7 @@ static int check_config(const tr_config_t *cfg, void *arg, tr_error_t *err)
     st->auto_settle = tr_config_bool(cfg, "TRIVSEL_ORDERING_AUTO_SETTLE");
     st->settlement_delay_ms = tr_config_duration_ms(cfg, "TRIVSEL_ORDERING_SETTLEMENT_DELAY");
     st->poll_ms = tr_config_duration_ms(cfg, "TRIVSEL_ORDERING_DEADLINE_POLL");
+    st->settlement_part_lines = (size_t)tr_config_int(cfg, "TRIVSEL_ORDERING_SETTLEMENT_PART_LINES");
     s->settings_loaded = true;
     if (!st->caseworker_systems || !st->decision_publishers)
         return tr_error_set(err, TR_ENOMEM, "out of memory");

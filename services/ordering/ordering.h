@@ -39,6 +39,8 @@ typedef struct ordering_settings {
     int accept_hverdage;
     bool auto_settle;
     int64_t settlement_delay_ms;
+    /* Lines (and child totals, unaccepted orders) per ordering.settlement.calculated event. */
+    size_t settlement_part_lines;
     int64_t poll_ms;
 } ordering_settings_t;
 

@@ -303,31 +303,79 @@ static const char *build(settle_t *s, built_t *b, size_t *nlines_out)
     return NULL;
 }
 
-/* Stores the settlement and puts its event into the outbox, in the caller's transaction. */
-static const char *store(settle_t *s, const built_t *b)
+/* Puts one part of the settlement's event into the outbox, in the caller's transaction: its
+ * share [from, from + per) of lines, child totals and unaccepted orders, and all the totals. */
+static const char *emit_part(settle_t *s, const built_t *b, uint32_t part, uint32_t parts)
 {
+    size_t per = s->o->settings.settlement_part_lines, from = (size_t)(part - 1) * per;
+    Trivsel__Ordering__SettlementCalculated m = b->msg;
+#define SLICE(field)                                                                           \
+    do {                                                                                       \
+        size_t n_ = b->msg.n_##field;                                                          \
+        m.field = from < n_ ? b->msg.field + from : NULL;                                      \
+        m.n_##field = from < n_ ? (n_ - from < per ? n_ - from : per) : 0;                     \
+    } while (0)
+    SLICE(lines);
+    SLICE(child_totals);
+    SLICE(unaccepted_order_ids);
+#undef SLICE
+    m.part = part;
+    m.parts = parts;
     char event_id[64];
-    snprintf(event_id, sizeof event_id, "settlement-%s-%s", s->municipality, s->month);
+    if (part == 1)
+        snprintf(event_id, sizeof event_id, "settlement-%s-%s", s->municipality, s->month);
+    else
+        snprintf(event_id, sizeof event_id, "settlement-%s-%s-part%u", s->municipality, s->month,
+                 (unsigned)part);
     Trivsel__Envelope ev;
     uint8_t *payload = NULL;
     tr_error_t err = {0};
     if (tr_envelope_make(&ev, event_id, "ordering.settlement.calculated", s->municipality, "",
-                         b->msg.calculated_at, &b->msg.base, &payload, &err) < 0) {
+                         b->msg.calculated_at, &m.base, &payload, &err) < 0) {
         free(payload);
         tr_log_error("cannot make the settlement event", TR_LOG_STR("error", err.message));
         return "cannot make the settlement event";
     }
-    char *calculated = ordering_hex(payload, ev.payload.len);
     size_t len = trivsel__envelope__get_packed_size(&ev);
     uint8_t *envelope = malloc(len ? len : 1);
-    if (!calculated || !envelope) {
-        free(calculated);
-        free(envelope);
+    if (!envelope) {
         free(payload);
         return "out of memory";
     }
     trivsel__envelope__pack(&ev, envelope);
-    char total[32], lines[16], at[32];
+    const char *ov[1] = {(const char *)envelope};
+    int lengths[1] = {(int)len}, formats[1] = {1};
+    tr_pg_txn_query_binary(s->txn, "INSERT INTO broker.outbox (envelope) VALUES ($1)", 1, ov,
+                           lengths, formats, ignore_cb, NULL);
+    free(envelope);
+    free(payload);
+    return NULL;
+}
+
+/* Stores the settlement (whole, for trivselctl settle and the CSV) and puts its event into the
+ * outbox in as many parts as its lines need, in the caller's transaction. */
+static const char *store(settle_t *s, built_t *b)
+{
+    size_t per = s->o->settings.settlement_part_lines, most = b->msg.n_lines;
+    if (b->msg.n_child_totals > most)
+        most = b->msg.n_child_totals;
+    if (b->msg.n_unaccepted_order_ids > most)
+        most = b->msg.n_unaccepted_order_ids;
+    uint32_t parts = most <= per ? 1 : (uint32_t)((most + per - 1) / per);
+    /* The stored copy says how many parts the event had. */
+    b->msg.part = 1;
+    b->msg.parts = parts;
+    size_t plen = trivsel__ordering__settlement_calculated__get_packed_size(&b->msg);
+    uint8_t *whole = malloc(plen ? plen : 1);
+    if (!whole)
+        return "out of memory";
+    trivsel__ordering__settlement_calculated__pack(&b->msg, whole);
+    char *calculated = ordering_hex(whole, plen);
+    free(whole);
+    if (!calculated)
+        return "out of memory";
+    char event_id[64], total[32], lines[16], at[32];
+    snprintf(event_id, sizeof event_id, "settlement-%s-%s", s->municipality, s->month);
     snprintf(total, sizeof total, "%lld", (long long)b->msg.total_oere);
     snprintf(lines, sizeof lines, "%zu", b->msg.n_lines);
     snprintf(at, sizeof at, "%lld.%03d", (long long)b->calculated_at.seconds,
@@ -339,18 +387,18 @@ static const char *store(settle_t *s, const built_t *b)
         " line_count, calculated) VALUES ($1, $2, to_timestamp($3::double precision), $4, $5, $6,"
         " $7)",
         7, sv, ignore_cb, NULL);
-    const char *ov[1] = {(const char *)envelope};
-    int lengths[1] = {(int)len}, formats[1] = {1};
-    tr_pg_txn_query_binary(s->txn, "INSERT INTO broker.outbox (envelope) VALUES ($1)", 1, ov,
-                           lengths, formats, ignore_cb, NULL);
     free(calculated);
-    free(envelope);
-    free(payload);
+    for (uint32_t part = 1; part <= parts; part++) {
+        const char *error = emit_part(s, b, part, parts);
+        if (error)
+            return error;
+    }
     tr_metric_inc(s->o->settlements);
     tr_log_info("month settled", TR_LOG_STR("municipality", s->municipality),
                 TR_LOG_STR("month", s->month), TR_LOG_INT("lines", (long long)b->msg.n_lines),
                 TR_LOG_INT("total_oere", b->msg.total_oere),
-                TR_LOG_INT("unaccepted", (long long)b->msg.n_unaccepted_order_ids));
+                TR_LOG_INT("unaccepted", (long long)b->msg.n_unaccepted_order_ids),
+                TR_LOG_INT("events", (long long)parts));
     return NULL;
 }
 

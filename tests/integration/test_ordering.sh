@@ -25,8 +25,9 @@ keys_new katalog --kind system --publish 'ordering.offer.published'
 keys_new kommune --kind supplier --cvr 11223344
 
 start_ordering() {
+    # Two lines per settlement event: the month 2025-11 (three lines) is sent in two parts.
     start_daemon ordering TRIVSEL_CLIENT_KEY_FILE="$T/keys/ordering.key" TRIVSEL_ORDERING_CASEWORKER_SYSTEMS=sagssystem \
-        TRIVSEL_ORDERING_ACCEPT_HVERDAGE=3 TRIVSEL_ORDERING_DEADLINE_POLL=1s "$@"
+        TRIVSEL_ORDERING_ACCEPT_HVERDAGE=3 TRIVSEL_ORDERING_DEADLINE_POLL=1s TRIVSEL_ORDERING_SETTLEMENT_PART_LINES=2 "$@"
     ORDERING_PID=$LAST_PID
 }
 start_ordering TRIVSEL_ORDERING_AUTO_SETTLE=false
@@ -364,12 +365,25 @@ check_has "... with the segments, the lines and the totals in øre" "$(grep -F '
     '{"orderId":"ord-1","caseId":"sag-1","childCpr":"0803174127","supplierCvr":"45424421","team":"Børneteamet","legalBasis":"LEGAL_BASIS_BARNETS_LOV_32_STK_1_NR_5","offerId":"45424421-familiebehandling","priceModel":"PRICE_MODEL_HOUR","daysActive":16,"segments":[{"fromDate":"2025-11-15","toDate":"2025-11-19","days":5,"minutesPerWeek":240,"priceOere":"69500","amountOere":"198571"},{"fromDate":"2025-11-20","toDate":"2025-11-30","days":11,"minutesPerWeek":360,"priceOere":"69500","amountOere":"655286"}],"amountOere":"853857"}' \
     '"supplierTotals":[{"supplierCvr":"11223344","supplierName":"Eksempel Kommune, Familie & Forebyggelse","amountOere":"338571"},{"supplierCvr":"45424421","supplierName":"Vejledernet ApS","amountOere":"1428857"}]' \
     '"totalOere":"1767428"' '"unacceptedOrderIds":["ord-3"]'
+for ((i = 0; i < 100; i++)); do
+    part2=$(grep -F '"eventId":"settlement-575-2025-11-part2"' "$EVENTS")
+    [ -n "$part2" ] && break
+    sleep 0.1
+done
+check_has "... in two parts (2 lines per event here): the first with two lines and part 1 of 2" \
+    "$(grep -F '"eventId":"settlement-575-2025-11"' "$EVENTS" | grep -o '"orderId":"ord-[0-9]*","caseId"' | tr '\n' ' ')$(grep -F '"eventId":"settlement-575-2025-11"' "$EVENTS" | grep -o '"part":1,"parts":2')" \
+    '"orderId":"ord-1","caseId" "orderId":"ord-10","caseId" "part":1,"parts":2'
+check_has "... the second with the third line and every total again" "$part2" \
+    '{"orderId":"ord-11","caseId":"sag-1"' '"part":2,"parts":2' '"totalOere":"1767428"' \
+    '"supplierTotals":[{"supplierCvr":"11223344","supplierName":"Eksempel Kommune, Familie & Forebyggelse","amountOere":"338571"},{"supplierCvr":"45424421","supplierName":"Vejledernet ApS","amountOere":"1428857"}]'
+check_eq "... and the lines of both parts add up to the total" \
+    "$(grep -F '"eventId":"settlement-575-2025-11' "$EVENTS" | grep -o '"daysActive":[0-9]*,"segments":\[[^]]*\],"amountOere":"[0-9]*"' | grep -o '"amountOere":"[0-9]*"$' | grep -o '[0-9]*' | awk '{t += $1} END {print t}')" 1767428
 
 ctl admin settle 2025-11 --municipality 575
 check_eq "settling the month again prints the same settlement" "$rc:$(norm "$out")" "0:$(norm "$first" | grep -v '^wrote ')"
 check "... saying it was settled already" has "$(sed -n 1p <<<"$out")" ": settled already at"
 check_eq "... and emits nothing" \
-    "$(sql "SELECT count(*) FROM broker.event WHERE subject = 'ordering.settlement.calculated'")" 1
+    "$(sql "SELECT count(*) FROM broker.event WHERE subject = 'ordering.settlement.calculated'")" 2
 
 pub sagssystem ordering.order.adjusted j3 '{"orderId": "ord-3", "effectiveFrom": "2025-11-25", "scope": {"minutesPerWeek": 240}}'
 check_has "a change reaching into a settled month is refused" "$(emitted j3)" \
@@ -413,6 +427,6 @@ check "... every one that has ended" wait_sql \
 check_eq "... none that has not" "$(sql "SELECT count(*) FROM ordering.settlement WHERE month >= '$this_month'")" 0
 check_eq "... and each once: 2025-11 still has one event" \
     "$(sql "SELECT count(*) FROM broker.event WHERE event_id = 'settlement-575-2025-11'")" 1
-check_eq "every settled month has exactly one event" \
-    "$(sql "SELECT (SELECT count(*) FROM ordering.settlement) = (SELECT count(DISTINCT event_id) FROM broker.event WHERE subject = 'ordering.settlement.calculated') AND (SELECT count(*) FROM ordering.settlement) = (SELECT count(*) FROM broker.event WHERE subject = 'ordering.settlement.calculated')")" t
+check_eq "every settled month has exactly one event (one per part)" \
+    "$(sql "SELECT (SELECT count(*) FROM ordering.settlement) = (SELECT count(*) FROM broker.event WHERE subject = 'ordering.settlement.calculated' AND event_id NOT LIKE '%-part%') AND (SELECT count(*) FROM broker.event WHERE subject = 'ordering.settlement.calculated' AND event_id LIKE '%-part%') = 1")" t
 check_eq "nothing the service emitted was refused by the broker" "$(sql "SELECT count(*) FROM broker.outbox_refused")" 0
