@@ -164,7 +164,10 @@ static void recorded_cb(PGresult *res, const char *error, void *arg)
     tr_handler_t *hd = h->handler;
     if (error) {
         /* The transaction is aborted (a statement of an earlier event in it failed, or the
-         * connection was lost): no event of it can be done. */
+         * connection was lost, or the service may not record events): no event of it can be
+         * done. Said, so a service that keeps failing here is not silently stuck. */
+        tr_log_warn("event not handled; trying again", TR_LOG_STR("event_id", h->event->event_id),
+                    TR_LOG_STR("subject", h->event->subject), TR_LOG_STR("error", error));
         event_done(h, error);
         return;
     }
