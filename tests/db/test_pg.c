@@ -448,7 +448,7 @@ static void rows_on_connect(harness_t *h)
     /* 1000 rows: a, b = the row's number and its text */
     char *sql = tr_pg_rows_sql("SELECT count(*), sum(a), min(b), max(length(b)) FROM (VALUES ", 1000, 2, casts,
                                ") v (a, b)");
-    static char text[1000][8];
+    static char text[1000][12]; /* room for any int: -O1 builds warn otherwise */
     static const char *values[2000];
     for (int i = 0; i < 1000; i++) {
         snprintf(text[i], sizeof text[i], "%d", i + 1);
