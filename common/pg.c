@@ -8,6 +8,20 @@
 
 typedef enum { Q_STATEMENT, Q_BEGIN, Q_END } query_role_t;
 
+/* Statements are prepared once per connection and then only executed: parsing, analysis and
+ * planning were most of the server's work for the services' short statements. At most
+ * PREPARED_MAX texts per connection, each of at most PREPARED_MAX_PARAMS parameters (the
+ * statements built for many rows at once vary with their count and gain little); the rest run
+ * unnamed, as before. */
+#define PREPARED_MAX 256
+#define PREPARED_SLOTS 512 /* open addressing, at most half full */
+#define PREPARED_MAX_PARAMS 64
+
+typedef struct prepared {
+    char *sql; /* NULL: free slot */
+    unsigned number;
+} prepared_t;
+
 typedef struct query {
     struct query *next;
     char *sql;
@@ -15,6 +29,11 @@ typedef struct query {
     char **values;
     int *lengths, *formats; /* NULL for text parameters */
     query_role_t role;
+    bool sent;              /* in the pipeline: its results come in order */
+    unsigned prepared;      /* executed as prepared statement trN; 0 = unnamed */
+    bool preparing;         /* sent with its Prepare: that result comes first */
+    PGresult *prepare_failed; /* the Prepare's error: the execution was skipped */
+    char *refused;          /* libpq would not send it: completed with this, not by the server */
     tr_pg_txn_t *txn;       /* the transaction it belongs to, or NULL */
     tr_pg_result_cb cb;
     tr_pg_begun_cb begun_cb;
@@ -24,8 +43,9 @@ typedef struct query {
 
 struct tr_pg_txn {
     tr_pg_t *pg;
-    char *error; /* the first error; the transaction is then aborted */
-    bool dead;   /* the connection was lost: nothing more can run in it */
+    char *error;  /* the first error; the transaction is then aborted */
+    bool dead;    /* the connection was lost: nothing more can run in it */
+    bool refused; /* a statement of it was never sent: its end is sent as ROLLBACK */
 };
 
 typedef struct listen_channel {
@@ -45,11 +65,15 @@ struct tr_pg {
     uv_timer_t retry;
     uv_timer_t soon; /* runs the queue on the next turn: no callback from inside a call */
     uint64_t retry_ms;
-    query_t *head, *tail; /* head is in flight when sent is true */
+    /* The queue: the queries from head up to unsent are in the pipeline (sent, results not
+     * all read), in order; unsent and those after it wait to be sent. */
+    query_t *head, *tail, *unsent;
     tr_pg_txn_t *txn;     /* the transaction holding the connection, from BEGIN sent to its end */
     query_t *txn_last;    /* the last queued query of that transaction: its next goes after */
-    bool sent;
-    PGresult *result;     /* the last result of the query in flight */
+    bool await_sync;      /* the head's results are read; the sync point after it comes next */
+    PGresult *result;     /* the last result of the head query */
+    prepared_t prepared[PREPARED_SLOTS]; /* on this connection */
+    unsigned nprepared, prepared_number;
     size_t pending;
     listen_channel_t *channels;
     tr_pg_state_cb state_cb;
@@ -65,6 +89,7 @@ struct tr_pg {
 static void poll_cb(uv_poll_t *h, int status, int events);
 static void start_connect(tr_pg_t *pg);
 static void pump(tr_pg_t *pg);
+static void prepared_clear(tr_pg_t *pg);
 
 static char *dup_or_null(const char *s)
 {
@@ -80,6 +105,8 @@ static void query_free(query_t *q)
     free(q->values);
     free(q->lengths);
     free(q->formats);
+    free(q->refused);
+    PQclear(q->prepare_failed);
     free(q->sql);
     free(q);
 }
@@ -158,6 +185,8 @@ static void handle_closed_cb(uv_handle_t *h)
         free(pg->user);
         free(pg->password);
         free(pg->application_name);
+        for (size_t i = 0; i < PREPARED_SLOTS; i++)
+            free(pg->prepared[i].sql);
         free(pg);
         if (cb)
             cb(arg);
@@ -257,7 +286,8 @@ static void complete_head(tr_pg_t *pg, PGresult *r, const char *error)
         pg->tail = NULL;
     if (pg->txn_last == q)
         pg->txn_last = NULL;
-    pg->sent = false;
+    if (pg->unsent == q)
+        pg->unsent = q->next;
     pg->pending--;
     if (q->role == Q_END || (q->role == Q_BEGIN && error))
         pg->txn = NULL;
@@ -270,8 +300,8 @@ static void complete_head(tr_pg_t *pg, PGresult *r, const char *error)
 static void fail_all(tr_pg_t *pg, const char *error)
 {
     query_t *q = pg->head;
-    pg->head = pg->tail = NULL;
-    pg->sent = false;
+    pg->head = pg->tail = pg->unsent = NULL;
+    pg->await_sync = false;
     if (pg->result) {
         PQclear(pg->result);
         pg->result = NULL;
@@ -326,7 +356,7 @@ static void lost(tr_pg_t *pg, const char *why)
     pg->state = PG_IDLE;
     /* The query in flight gets the server's reason when it sent one ("terminating connection
      * due to administrator command"), the rest that the connection is gone. */
-    if (pg->sent && pg->result && PQresultStatus(pg->result) == PGRES_FATAL_ERROR) {
+    if (pg->head && pg->head->sent && pg->result && PQresultStatus(pg->result) == PGRES_FATAL_ERROR) {
         PGresult *r = pg->result;
         pg->result = NULL;
         char error[512];
@@ -361,6 +391,12 @@ static void start_connect(tr_pg_t *pg)
 static void connected(tr_pg_t *pg)
 {
     PQsetnonblocking(pg->conn, 1);
+    /* Pipeline mode: queued statements go out without waiting for the results of those before
+     * them (see send_queued). */
+    if (!PQenterPipelineMode(pg->conn)) {
+        lost(pg, PQerrorMessage(pg->conn));
+        return;
+    }
     pg->state = PG_READY;
     pg->retry_ms = 100;
     set_last_error(pg, "");
@@ -377,6 +413,9 @@ static void connected(tr_pg_t *pg)
             pg->tail = q;
         pg->pending++;
     }
+    /* Nothing is in the pipeline of a new connection, and nothing is prepared on it. */
+    pg->unsent = pg->head;
+    prepared_clear(pg);
     watch(pg, UV_READABLE);
     if (pg->state_cb)
         pg->state_cb(true, pg->arg);
@@ -411,42 +450,142 @@ static void deliver_notifies(tr_pg_t *pg)
     }
 }
 
-/* Sends the next query if none is in flight, and collects results of the one that is. */
-static void pump_io(tr_pg_t *pg)
+static size_t prepared_slot(const tr_pg_t *pg, const char *sql)
 {
-    while (pg->state == PG_READY) {
-        /* An open transaction holds the connection: others wait for its end. */
-        if (pg->head && !pg->sent && (!pg->txn || pg->head->txn == pg->txn)) {
-            query_t *q = pg->head;
-            if (!PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL, (const char *const *)q->values,
-                                   q->lengths, q->formats, 0)) {
-                if (PQstatus(pg->conn) == CONNECTION_BAD) {
-                    lost(pg, PQerrorMessage(pg->conn));
-                    return;
-                }
-                /* libpq refused this query alone (more than 65535 parameters): it fails, the
-                 * connection and the rest of the queue are fine. */
-                char error[512];
-                first_line(PQerrorMessage(pg->conn), error, sizeof error);
-                complete_head(pg, NULL, error);
-                continue;
-            }
-            pg->sent = true;
-            if (q->role == Q_BEGIN) {
-                pg->txn = q->txn;
-                pg->txn_last = q;
-            }
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    size_t i = (size_t)(h % PREPARED_SLOTS);
+    while (pg->prepared[i].sql && strcmp(pg->prepared[i].sql, sql) != 0)
+        i = (i + 1) % PREPARED_SLOTS;
+    return i;
+}
+
+/* Forgets every prepared statement: the connection they were on is gone. */
+static void prepared_clear(tr_pg_t *pg)
+{
+    for (size_t i = 0; i < PREPARED_SLOTS; i++) {
+        free(pg->prepared[i].sql);
+        pg->prepared[i].sql = NULL;
+    }
+    pg->nprepared = 0;
+}
+
+/* Forgets one whose Prepare failed (it does not exist on the server): the next use prepares
+ * it again under a new name. The slots after it are put back where a lookup finds them. */
+static void prepared_forget(tr_pg_t *pg, unsigned number)
+{
+    for (size_t i = 0; i < PREPARED_SLOTS; i++) {
+        if (!pg->prepared[i].sql || pg->prepared[i].number != number)
+            continue;
+        free(pg->prepared[i].sql);
+        pg->prepared[i].sql = NULL;
+        pg->nprepared--;
+        for (size_t j = (i + 1) % PREPARED_SLOTS; pg->prepared[j].sql; j = (j + 1) % PREPARED_SLOTS) {
+            prepared_t moved = pg->prepared[j];
+            pg->prepared[j].sql = NULL;
+            pg->prepared[prepared_slot(pg, moved.sql)] = moved;
         }
-        int flush = PQflush(pg->conn);
-        if (flush < 0) {
+        return;
+    }
+}
+
+/* Sends q: executes its prepared statement, preparing it first when it is new on this
+ * connection and there is room; unnamed otherwise. Returns libpq's result. */
+static int send_query(tr_pg_t *pg, query_t *q, const char *sql)
+{
+    const char *const *values = (const char *const *)q->values;
+    if (q->nparams <= PREPARED_MAX_PARAMS) {
+        size_t slot = prepared_slot(pg, sql);
+        char name[16];
+        if (!pg->prepared[slot].sql && pg->nprepared < PREPARED_MAX) {
+            char *copy = strdup(sql);
+            unsigned number = ++pg->prepared_number;
+            snprintf(name, sizeof name, "tr%u", number);
+            if (!copy || !PQsendPrepare(pg->conn, name, sql, q->nparams, NULL)) {
+                free(copy);
+                return 0;
+            }
+            pg->prepared[slot].sql = copy;
+            pg->prepared[slot].number = number;
+            pg->nprepared++;
+            q->preparing = true;
+        }
+        if (pg->prepared[slot].sql) {
+            q->prepared = pg->prepared[slot].number;
+            snprintf(name, sizeof name, "tr%u", q->prepared);
+            return PQsendQueryPrepared(pg->conn, name, q->nparams, values, q->lengths, q->formats, 0);
+        }
+    }
+    return PQsendQueryParams(pg->conn, sql, q->nparams, NULL, values, q->lengths, q->formats, 0);
+}
+
+/* Sends every query that may go now, each followed by a sync point: the server runs each one
+ * as it would outside pipeline mode (an error ends only that statement, or aborts the open
+ * transaction as usual), but without a round trip between them. An open transaction holds the
+ * connection: other queries are sent only after its end. Returns false when the connection was
+ * lost. */
+static bool send_queued(tr_pg_t *pg)
+{
+    while (pg->unsent && (!pg->txn || pg->unsent->txn == pg->txn)) {
+        query_t *q = pg->unsent;
+        /* A transaction with a statement that never reached the server must not commit. */
+        const char *sql = q->role == Q_END && q->txn->refused ? "ROLLBACK" : q->sql;
+        if (!send_query(pg, q, sql)) {
+            if (PQstatus(pg->conn) == CONNECTION_BAD) {
+                lost(pg, PQerrorMessage(pg->conn));
+                return false;
+            }
+            /* libpq refused this query alone (more than 65535 parameters): it fails in its
+             * turn, the connection and the rest of the queue are fine. */
+            char error[512];
+            first_line(PQerrorMessage(pg->conn), error, sizeof error);
+            q->refused = strdup(error[0] ? error : "libpq refused the query");
+            if (q->txn)
+                q->txn->refused = true;
+        } else if (!PQpipelineSync(pg->conn)) {
             lost(pg, PQerrorMessage(pg->conn));
-            return;
+            return false;
         }
-        watch(pg, flush == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
-        if (!pg->sent)
-            return;
+        q->sent = true;
+        pg->unsent = q->next;
+        if (q->role == Q_BEGIN) {
+            pg->txn = q->txn;
+            pg->txn_last = q;
+        }
+    }
+    return true;
+}
+
+/* Reads the results that have arrived and completes their queries, in order. Returns true
+ * when it completed one (its callback may have queued more to send). */
+static bool read_results(tr_pg_t *pg)
+{
+    bool progress = false;
+    while (pg->state == PG_READY) {
+        if (pg->await_sync) {
+            if (PQisBusy(pg->conn))
+                break;
+            PGresult *sync = PQgetResult(pg->conn);
+            if (!sync)
+                break;
+            if (PQresultStatus(sync) == PGRES_PIPELINE_SYNC)
+                pg->await_sync = false;
+            PQclear(sync);
+            continue;
+        }
+        query_t *q = pg->head;
+        if (!q || !q->sent)
+            break;
+        if (q->refused) {
+            char error[512];
+            snprintf(error, sizeof error, "%s", q->refused);
+            complete_head(pg, NULL, error);
+            progress = true;
+            continue;
+        }
         if (PQisBusy(pg->conn))
-            return;
+            break;
         PGresult *res = PQgetResult(pg->conn);
         if (res) {
             if (pg->result)
@@ -454,16 +593,59 @@ static void pump_io(tr_pg_t *pg)
             pg->result = res;
             continue;
         }
-        /* NULL: the query is complete. */
+        if (q->preparing) {
+            /* The end of the Prepare's results; the execution's follow. */
+            q->preparing = false;
+            if (!pg->result || PQresultStatus(pg->result) != PGRES_COMMAND_OK) {
+                q->prepare_failed = pg->result;
+                prepared_forget(pg, q->prepared);
+            } else {
+                PQclear(pg->result);
+            }
+            pg->result = NULL;
+            continue;
+        }
+        /* NULL: the query is complete; its sync point follows. */
         PGresult *r = pg->result;
         pg->result = NULL;
+        pg->await_sync = true;
+        if (q->prepare_failed) {
+            /* The execution was skipped: the Prepare's error is the statement's. */
+            PQclear(r);
+            r = q->prepare_failed;
+            q->prepare_failed = NULL;
+        }
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
         char error[512] = "";
         if (!ok)
             error_text(r, "no result", error, sizeof error);
+        /* A table the statement reads changed shape under it (a migration while running):
+         * "cached plan must not change result type". The next use prepares it anew. */
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        if (!ok && q->prepared && state && strcmp(state, "0A000") == 0)
+            prepared_forget(pg, q->prepared);
         complete_head(pg, r, ok ? NULL : error);
         deliver_notifies(pg);
+        progress = true;
+    }
+    return progress;
+}
+
+/* Sends what may be sent, flushes, and completes what has come back, until nothing moves. */
+static void pump_io(tr_pg_t *pg)
+{
+    while (pg->state == PG_READY) {
+        if (!send_queued(pg))
+            return;
+        int flush = PQflush(pg->conn);
+        if (flush < 0) {
+            lost(pg, PQerrorMessage(pg->conn));
+            return;
+        }
+        watch(pg, flush == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+        if (!read_results(pg))
+            return;
     }
 }
 
@@ -584,6 +766,8 @@ static void enqueue(tr_pg_t *pg, query_t *q)
     else
         pg->head = q;
     pg->tail = q;
+    if (!pg->unsent)
+        pg->unsent = q;
     pg->pending++;
     schedule(pg);
 }
@@ -598,11 +782,18 @@ static void enqueue_txn(tr_pg_t *pg, query_t *q)
         if (pg->tail == pg->txn_last)
             pg->tail = q;
     } else {
+        /* Nothing of the transaction is queued: nothing is in the pipeline either (only its
+         * own queries are sent while it is open, and those before its BEGIN were done first). */
+        assert(!pg->head || !pg->head->sent);
         q->next = pg->head;
         pg->head = q;
         if (!pg->tail)
             pg->tail = q;
     }
+    /* What comes after the transaction's last query is not sent yet: q is the first unsent
+     * when everything before it is in the pipeline. */
+    if (pg->unsent == q->next)
+        pg->unsent = q;
     pg->txn_last = q;
     pg->pending++;
     schedule(pg);

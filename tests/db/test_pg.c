@@ -495,6 +495,33 @@ static void test_statement_error_reaches_only_its_callback(void)
                  "division: error division by zero (22012)", "after: 3", "closed");
 }
 
+/* Statements are prepared per connection: one whose table did not exist yet works once the
+ * table is there (its failed preparation is not kept), and the same text runs again and again. */
+static void table_made(harness_t *h, PGresult *res, const char *error)
+{
+    (void)res;
+    (void)error;
+    admin(h, "CREATE TABLE later_rows (id int); INSERT INTO later_rows VALUES (1), (2)");
+    for (int i = 0; i < 3; i++)
+        query(h, "now", "SELECT count(*) FROM later_rows", 0, NULL, i == 2 ? finish_step : NULL);
+}
+
+static void later_on_connect(harness_t *h)
+{
+    query(h, "not yet", "SELECT count(*) FROM later_rows", 0, NULL, table_made);
+}
+
+static void test_statement_prepared_again_after_failure(void)
+{
+    harness_t h;
+    start(&h);
+    admin(&h, "DROP TABLE IF EXISTS later_rows");
+    h.on_connect = later_on_connect;
+    run(&h);
+    CHECK_EVENTS(&h, "connected", "not yet: error relation \"later_rows\" does not exist (42P01)", "now: 2",
+                 "now: 2", "now: 2", "closed");
+}
+
 static void too_many_on_connect(harness_t *h)
 {
     /* more parameters than the protocol can carry: libpq refuses before sending anything */
@@ -521,6 +548,45 @@ static void test_query_libpq_refuses_fails_alone(void)
 }
 
 /* --- transactions ------------------------------------------------------------------------ */
+
+/* A statement libpq refuses inside a transaction never reaches the server, which would commit
+ * the statements around it: the transaction ends in a rollback and says why. */
+static void refused_txn_begun(harness_t *h, PGresult *res, const char *error)
+{
+    (void)res;
+    (void)error;
+    int n = 65536;
+    const char **values = calloc((size_t)n, sizeof *values);
+    for (int i = 0; i < n; i++)
+        values[i] = "1";
+    txn_query(h, "insert", "INSERT INTO refused_rows VALUES (1)", NULL);
+    call_t *c = call(h, "too many", NULL);
+    if (tr_pg_txn_query(h->txn, "SELECT $1", n, values, result_cb, c) != 0)
+        free(c);
+    free(values);
+    txn_query(h, "insert 2", "INSERT INTO refused_rows VALUES (2)", NULL);
+    commit(h, "commit", NULL);
+    query(h, "after", "SELECT count(*) FROM refused_rows", 0, NULL, finish_step);
+}
+
+static void refused_txn_on_connect(harness_t *h)
+{
+    begin(h, "begin", refused_txn_begun);
+}
+
+static void test_refused_statement_rolls_transaction_back(void)
+{
+    harness_t h;
+    start(&h);
+    admin(&h, "DROP TABLE IF EXISTS refused_rows; CREATE TABLE refused_rows (id int PRIMARY KEY)");
+    h.on_connect = refused_txn_on_connect;
+    run(&h);
+    CHECK_EVENTS(&h, "connected", "begin: begun", "insert: INSERT 0 1",
+                 "too many: error number of parameters must be between 0 and 65535", "insert 2: INSERT 0 1",
+                 "commit: transaction rolled back: number of parameters must be between 0 and 65535", "after: 0",
+                 "closed");
+}
+
 
 static void commit_second_insert(harness_t *h, PGresult *res, const char *error)
 {
@@ -1178,6 +1244,8 @@ int main(void)
     CHECK_RUN(test_rows_sql);
     CHECK_RUN(test_statement_error_reaches_only_its_callback);
     CHECK_RUN(test_query_libpq_refuses_fails_alone);
+    CHECK_RUN(test_statement_prepared_again_after_failure);
+    CHECK_RUN(test_refused_statement_rolls_transaction_back);
     CHECK_RUN(test_commit_makes_rows_visible);
     CHECK_RUN(test_rollback_discards);
     CHECK_RUN(test_failing_statement_aborts_transaction);
