@@ -13,6 +13,7 @@ typedef struct delivery {
     uint32_t attempt;
     uint64_t position;
     bool duplicate; /* handled before: skipped in this transaction */
+    bool recorded;  /* recorded as handled (or found so) in the open transaction already */
 } delivery_t;
 
 struct tr_handling {
@@ -27,7 +28,7 @@ struct tr_handler {
     tr_pg_t *pg;
     tr_bclient_t *client;
     char *schema, *subscription;
-    char insert_handled[256];
+    char insert_handled[256], insert_handled_many[320];
     uint32_t retry_ms, batch;
     tr_handle_cb cb;
     void *arg;
@@ -42,7 +43,7 @@ struct tr_handler {
     tr_handling_t *current;
     uv_timer_t retry;
     uint64_t handled, skipped;
-    bool beginning, committing, destroyed;
+    bool beginning, recording, committing, destroyed;
 };
 
 static void next_event(tr_handler_t *hd);
@@ -90,6 +91,8 @@ static void retry_cb(uv_timer_t *t)
  * tried again after retry_ms, one per transaction. */
 static void failed(tr_handler_t *hd)
 {
+    for (delivery_t *d = hd->queue; d; d = d->next)
+        d->recorded = false;
     hd->alone = hd->batched > hd->alone ? hd->batched : hd->alone;
     hd->batched = 0;
     hd->txn = NULL;
@@ -197,11 +200,134 @@ static void handle_next(tr_handler_t *hd)
     }
     *h = (tr_handling_t){.handler = hd, .txn = hd->txn, .event = event, .delivery = d};
     hd->current = h;
+    if (d->recorded) {
+        if (d->duplicate)
+            event_done(h, NULL);
+        else
+            hd->cb(h, h->event, hd->arg);
+        return;
+    }
     char position[24];
     snprintf(position, sizeof position, "%llu", (unsigned long long)event->position);
     const char *values[4] = {event->publisher, event->event_id, event->subject, position};
     if (tr_pg_txn_query(hd->txn, hd->insert_handled, 4, values, recorded_cb, h) < 0)
         event_done(h, "cannot queue a statement");
+}
+
+/* Appends s to a PostgreSQL array literal as a quoted element (the literal is a parameter:
+ * this quoting is array syntax, not SQL). Returns false when out of memory. */
+static bool put_element(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t need = *len + 2 * strlen(s) + 4;
+    if (need > *cap) {
+        char *grown = realloc(*buf, need * 2);
+        if (!grown)
+            return false;
+        *buf = grown;
+        *cap = need * 2;
+    }
+    char *p = *buf + *len;
+    if (*len > 1)
+        *p++ = ',';
+    *p++ = '"';
+    for (const char *c = s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            *p++ = '\\';
+        *p++ = *c;
+    }
+    *p++ = '"';
+    *len = (size_t)(p - *buf);
+    return true;
+}
+
+static void many_recorded_cb(PGresult *res, const char *error, void *arg)
+{
+    tr_handler_t *hd = arg;
+    hd->recording = false;
+    if (error) {
+        /* As for one event: the transaction is aborted, nothing of it can be done. */
+        tr_log_warn("events not recorded as handled; trying again", TR_LOG_STR("error", error));
+        hd->batched++;
+        tr_pg_rollback(hd->txn, NULL, NULL);
+        failed(hd);
+        return;
+    }
+    /* The positions recorded now; every other delivery of the batch was handled before. A
+     * position delivered twice in one batch (a redelivery) is new only the first time. */
+    uint32_t n = 0;
+    for (delivery_t *d = hd->next; d && n < hd->batch; d = d->next, n++) {
+        if (!d->recorded)
+            break;
+        d->duplicate = true;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        uint64_t position = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        for (delivery_t *d = hd->next; d && d->recorded; d = d->next) {
+            if (d->position == position && d->duplicate) {
+                d->duplicate = false;
+                break;
+            }
+        }
+    }
+    handle_next(hd);
+}
+
+/* At the start of a transaction, the deliveries waiting are recorded as handled with one
+ * statement instead of one each (those that come while it runs join one by one). Returns false
+ * when fewer than two wait or memory is short: the next is then recorded alone. */
+static bool record_waiting(tr_handler_t *hd)
+{
+    uint32_t limit = hd->alone ? 1 : hd->batch, n = 0;
+    for (delivery_t *d = hd->next; d && n < limit; d = d->next)
+        n++;
+    if (n < 2)
+        return false;
+    char *arrays[4] = {NULL, NULL, NULL, NULL};
+    size_t lens[4] = {1, 1, 1, 1}, caps[4] = {0, 0, 0, 0};
+    bool ok = true;
+    for (int c = 0; c < 4; c++) {
+        arrays[c] = malloc(caps[c] = 256);
+        ok = ok && arrays[c];
+        if (arrays[c])
+            arrays[c][0] = '{';
+    }
+    uint32_t i = 0;
+    for (delivery_t *d = hd->next; ok && d && i < n; d = d->next, i++) {
+        Trivsel__Envelope *ev = trivsel__envelope__unpack(NULL, d->len, d->bytes);
+        char position[24];
+        if (!ev) {
+            ok = false;
+            break;
+        }
+        snprintf(position, sizeof position, "%llu", (unsigned long long)ev->position);
+        ok = put_element(&arrays[0], &lens[0], &caps[0], ev->publisher) &&
+             put_element(&arrays[1], &lens[1], &caps[1], ev->event_id) &&
+             put_element(&arrays[2], &lens[2], &caps[2], ev->subject) &&
+             put_element(&arrays[3], &lens[3], &caps[3], position);
+        trivsel__envelope__free_unpacked(ev, NULL);
+    }
+    for (int c = 0; ok && c < 4; c++) {
+        char *grown = realloc(arrays[c], lens[c] + 2);
+        ok = grown != NULL;
+        if (ok) {
+            arrays[c] = grown;
+            arrays[c][lens[c]] = '}';
+            arrays[c][lens[c] + 1] = '\0';
+        }
+    }
+    if (ok) {
+        const char *values[4] = {arrays[0], arrays[1], arrays[2], arrays[3]};
+        ok = tr_pg_txn_query(hd->txn, hd->insert_handled_many, 4, values, many_recorded_cb, hd) == 0;
+    }
+    for (int c = 0; c < 4; c++)
+        free(arrays[c]);
+    if (!ok)
+        return false;
+    hd->recording = true;
+    i = 0;
+    for (delivery_t *d = hd->next; d && i < n; d = d->next, i++)
+        d->recorded = true;
+    return true;
 }
 
 static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
@@ -214,13 +340,14 @@ static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
         return;
     }
     hd->txn = txn;
-    handle_next(hd);
+    if (!record_waiting(hd))
+        handle_next(hd);
 }
 
 /* Starts on the next delivery: in the open transaction, or in a new one. */
 static void next_event(tr_handler_t *hd)
 {
-    if (hd->current || hd->beginning || hd->committing || !hd->next || hd->destroyed ||
+    if (hd->current || hd->beginning || hd->recording || hd->committing || !hd->next || hd->destroyed ||
         uv_is_active((uv_handle_t *)&hd->retry))
         return;
     if (hd->txn) {
@@ -259,6 +386,11 @@ int tr_handler_new(uv_loop_t *loop, tr_pg_t *pg, tr_bclient_t *client, const tr_
     snprintf(hd->insert_handled, sizeof hd->insert_handled,
              "INSERT INTO %s.handled_event (publisher, event_id, subject, position) VALUES ($1, $2, $3, $4)"
              " ON CONFLICT DO NOTHING RETURNING 1",
+             o->schema);
+    snprintf(hd->insert_handled_many, sizeof hd->insert_handled_many,
+             "INSERT INTO %s.handled_event (publisher, event_id, subject, position)"
+             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
+             " ON CONFLICT DO NOTHING RETURNING position",
              o->schema);
     uv_timer_init(loop, &hd->retry);
     hd->retry.data = hd;

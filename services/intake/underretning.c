@@ -71,13 +71,6 @@ static void refuse(registration_t *r, intake_problems_t *p)
     finish(r, rc == 0 ? NULL : err.message);
 }
 
-static void ignore_cb(PGresult *res, const char *error, void *arg)
-{
-    (void)res;
-    (void)error; /* the transaction is aborted; the last statement's callback reports it */
-    (void)arg;
-}
-
 static int emit_events(registration_t *r, tr_error_t *err)
 {
     intake_out_t out = {.handling = r->h};
@@ -130,32 +123,39 @@ static int emit_events(registration_t *r, tr_error_t *err)
                        now, &receipt.base, err);
 }
 
-static const char insert_underretning[] =
-    "INSERT INTO intake.underretning (id, case_id, municipality, publisher, received_event_id, "
-    "received,"
-    " source_reference, received_at, channel, team, reporter_kind, abuse_case, parents_suspected, "
-    "triage_due_at,"
-    " receipt_required, receipt_due_date, orientation_required, underretninger_last_12_months, "
-    "genvurdering_required)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-    "$19)";
+/* The case's legal bases active on the day of receipt, "3,7" (trivsel.LegalBasis numbers). */
+static int parse_active(registration_t *r, const char *bases)
+{
+    for (const char *p = bases; *p;) {
+        Trivsel__LegalBasis *grown = realloc(r->active, (r->nactive + 1) * sizeof *grown);
+        if (!grown)
+            return TR_ENOMEM;
+        r->active = grown;
+        char *end;
+        r->active[r->nactive++] = (Trivsel__LegalBasis)strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
 
-/* Deadlines of one underretning; the receipt's only when a receipt is owed. A due_soon whose
- * time has passed is still written: it fires at once (the warning is late, not lost). */
-static const char insert_deadlines[] = "INSERT INTO intake.deadline (underretning_id, kind, due_at)"
-                                       " SELECT $1, kind, due_at FROM (VALUES ('triage_due_soon', "
-                                       "$2::timestamptz), ('triage_overdue', $3::timestamptz),"
-                                       "  ('receipt_overdue', $4::timestamptz)) AS d (kind, due_at)"
-                                       " WHERE due_at IS NOT NULL ON CONFLICT DO NOTHING";
-
-static void stored_cb(PGresult *res, const char *error, void *arg)
+/* The registration is in: the case it went to, and what the case's history makes of it. */
+static void registered_cb(PGresult *res, const char *error, void *arg)
 {
     registration_t *r = arg;
-    (void)res;
-    if (error) {
-        finish(r, error);
+    if (error || PQntuples(res) != 1) {
+        finish(r, error ? error : "the underretning was not registered");
         return;
     }
+    snprintf(r->case_id, sizeof r->case_id, "%s", PQgetvalue(res, 0, 0));
+    r->new_case = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    r->last_12_months = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+    if (parse_active(r, PQgetvalue(res, 0, 3)) < 0) {
+        finish(r, "out of memory");
+        return;
+    }
+    r->genvurdering_required = r->nactive > 0;
     tr_error_t err = {0};
     if (emit_events(r, &err) < 0) {
         finish(r, err.message);
@@ -173,21 +173,33 @@ static void stored_cb(PGresult *res, const char *error, void *arg)
     finish(r, NULL);
 }
 
-static void store(registration_t *r)
+/* intake.register_underretning (migration 0004) finds or makes the child's case under the
+ * lock, counts its history and writes the underretning and its deadlines: one round trip. */
+static const char register_sql[] =
+    "SELECT case_id, new_case, last_12_months, active_bases FROM intake.register_underretning("
+    "$1, $2, $3, $4, $5::date, $6::uuid, $7::uuid, $8, $9, $10::bytea, $11, $12::timestamptz, $13::date,"
+    " $14::timestamptz, $15, $16, $17, $18::boolean, $19::boolean, $20::timestamptz, $21::timestamptz,"
+    " $22::boolean, $23::date, $24::timestamptz, $25::boolean)";
+
+static void register_underretning(registration_t *r)
 {
+    const Trivsel__Envelope *ev = r->ev;
     const Trivsel__Intake__UnderretningReceived *u = r->u;
-    char received_at[40], triage_due[40], warning[40], receipt_overdue[40],
-        due[TR_CALENDAR_DATE_LEN] = "";
-    char count[16];
+    char lock[64], birth[TR_CALENDAR_DATE_LEN], new_case_id[37];
+    char received_at[40], received_date[TR_CALENDAR_DATE_LEN], since[40], triage_due[40], warning[40],
+        receipt_overdue[40], due[TR_CALENDAR_DATE_LEN] = "";
+    tr_calendar_format_date(r->key.birth_date, birth);
+    snprintf(lock, sizeof lock, "intake.sag %s %s", ev->municipality, birth);
+    intake_uuid(new_case_id);
     intake_us_text(r->received_us, received_at);
+    tr_calendar_format_date(intake_local_date(r->received_us), received_date);
+    intake_us_text(intake_twelve_months_before(r->received_us), since);
     intake_us_text(r->triage_due_us, triage_due);
-    intake_us_text(intake_triage_warning_at(r->received_us, r->in->settings.triage_warning_ms),
-                   warning);
+    intake_us_text(intake_triage_warning_at(r->received_us, r->in->settings.triage_warning_ms), warning);
     if (r->receipt_required) {
         tr_calendar_format_date(r->receipt_due, due);
         intake_us_text(intake_receipt_overdue_at(r->receipt_due), receipt_overdue);
     }
-    snprintf(count, sizeof count, "%u", r->last_12_months);
 
     /* The payload as bytea in hex text form ("\x0a1b..."). */
     size_t len = trivsel__intake__underretning_received__get_packed_size(u);
@@ -202,114 +214,46 @@ static void store(registration_t *r)
     trivsel__intake__underretning_received__pack(u, payload);
     hex[0] = '\\';
     hex[1] = 'x';
-    for (size_t i = 0; i < len; i++)
-        snprintf(hex + 2 + 2 * i, 3, "%02x", payload[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        hex[2 + 2 * i] = digits[payload[i] >> 4];
+        hex[3 + 2 * i] = digits[payload[i] & 0xf];
+    }
     hex[2 + 2 * len] = '\0';
     free(payload);
-    const char *values[19] = {r->underretning_id,
-                              r->case_id,
-                              r->ev->municipality,
-                              r->ev->publisher,
-                              r->ev->event_id,
-                              hex,
-                              u->source_reference,
-                              received_at,
-                              intake_enum_name(&trivsel__intake__channel__descriptor,
-                                               (int)u->channel),
-                              u->team,
-                              intake_enum_name(&trivsel__reporter_kind__descriptor,
-                                               (int)u->reporter->kind),
-                              r->abuse_case ? "t" : "f",
-                              u->parents_suspected ? "t" : "f",
-                              triage_due,
-                              r->receipt_required ? "t" : "f",
-                              r->receipt_required ? due : NULL,
-                              r->orientation_required ? "t" : "f",
-                              count,
-                              r->genvurdering_required ? "t" : "f"};
-    int rc = tr_handling_query(r->h, insert_underretning, 19, values, ignore_cb, NULL);
+
+    const char *values[25] = {
+        lock,
+        ev->municipality,
+        r->key.cpr[0] ? r->key.cpr : NULL,
+        r->key.name_key,
+        birth,
+        new_case_id,
+        r->underretning_id,
+        ev->publisher,
+        ev->event_id,
+        hex,
+        u->source_reference,
+        received_at,
+        received_date,
+        since,
+        intake_enum_name(&trivsel__intake__channel__descriptor, (int)u->channel),
+        u->team,
+        intake_enum_name(&trivsel__reporter_kind__descriptor, (int)u->reporter->kind),
+        r->abuse_case ? "t" : "f",
+        u->parents_suspected ? "t" : "f",
+        triage_due,
+        warning,
+        r->receipt_required ? "t" : "f",
+        r->receipt_required ? due : NULL,
+        r->receipt_required ? receipt_overdue : NULL,
+        r->orientation_required ? "t" : "f",
+    };
+    int rc = tr_handling_query(r->h, register_sql, 25, values, registered_cb, r);
     free(hex);
-    const char *dv[4] = {r->underretning_id, warning, triage_due,
-                         r->receipt_required ? receipt_overdue : NULL};
-    if (rc == 0)
-        rc = tr_handling_query(r->h, insert_deadlines, 4, dv, ignore_cb, NULL);
-    if (rc == 0)
-        rc = tr_handling_query(r->h, "SELECT pg_notify('" INTAKE_DEADLINE_CHANNEL "', '')", 0, NULL,
-                               stored_cb, r);
     if (rc < 0)
         finish(r, tr_strerror(rc));
 }
-
-/* The count over 12 months (this one included) and the measures active on the day of
- * receipt, which make a genvurdering required. */
-static void history_cb(PGresult *res, const char *error, void *arg)
-{
-    registration_t *r = arg;
-    if (error) {
-        finish(r, error);
-        return;
-    }
-    r->last_12_months = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10) + 1;
-    const char *bases = PQgetvalue(res, 0, 1);
-    for (const char *p = bases; *p;) {
-        Trivsel__LegalBasis *grown = realloc(r->active, (r->nactive + 1) * sizeof *grown);
-        if (!grown) {
-            finish(r, "out of memory");
-            return;
-        }
-        r->active = grown;
-        char *end;
-        r->active[r->nactive++] = (Trivsel__LegalBasis)strtol(p, &end, 10);
-        p = *end == ',' ? end + 1 : end;
-        if (end == p && *p)
-            break;
-    }
-    r->genvurdering_required = r->nactive > 0;
-    store(r);
-}
-
-static void case_cb(PGresult *res, const char *error, void *arg)
-{
-    registration_t *r = arg;
-    if (error || PQntuples(res) != 1) {
-        finish(r, error ? error : "the child's case was neither found nor made");
-        return;
-    }
-    snprintf(r->case_id, sizeof r->case_id, "%s", PQgetvalue(res, 0, 0));
-    r->new_case = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    char received_at[40], since[40], received_date[TR_CALENDAR_DATE_LEN];
-    intake_us_text(r->received_us, received_at);
-    intake_us_text(intake_twelve_months_before(r->received_us), since);
-    tr_calendar_format_date(intake_local_date(r->received_us), received_date);
-    const char *values[4] = {r->case_id, since, received_at, received_date};
-    if (tr_handling_query(r->h,
-                          "SELECT (SELECT count(*) FROM intake.underretning WHERE case_id = $1"
-                          "         AND received_at > $2 AND received_at <= $3),"
-                          " coalesce((SELECT string_agg(b::text, ',' ORDER BY b) FROM (SELECT "
-                          "DISTINCT legal_basis b"
-                          "   FROM intake.measure WHERE case_id = $1 AND start_date <= $4::date"
-                          "    AND (end_date IS NULL OR end_date >= $4::date)) active), '')",
-                          4, values, history_cb, r) < 0)
-        finish(r, "cannot query the case's history");
-}
-
-/* Finds the child's case or makes it, in one statement (after the lock). */
-static const char find_or_make_case[] =
-    "WITH found AS ("
-    "  SELECT id FROM intake.sag"
-    "   WHERE municipality = $1 AND birth_date = $4::date"
-    "     AND (($2::text IS NOT NULL AND cpr = $2)"
-    "          OR ($3::text <> '' AND name_key = $3 AND (cpr IS NULL OR $2::text IS NULL)))"
-    "   ORDER BY (cpr IS NOT DISTINCT FROM $2) DESC, created_at LIMIT 1),"
-    " adopted AS ("
-    "  UPDATE intake.sag s SET cpr = coalesce(s.cpr, $2), name_key = coalesce(s.name_key, "
-    "nullif($3, ''))"
-    "   FROM found WHERE s.id = found.id RETURNING s.id),"
-    " made AS ("
-    "  INSERT INTO intake.sag (id, municipality, cpr, name_key, birth_date)"
-    "  SELECT $5, $1, $2, nullif($3, ''), $4::date WHERE NOT EXISTS (SELECT FROM found) RETURNING "
-    "id)"
-    " SELECT id, false FROM adopted UNION ALL SELECT id, true FROM made";
 
 void intake_underretning_received_cb(tr_handling_t *h, const Trivsel__Envelope *ev, void *arg)
 {
@@ -348,16 +292,5 @@ void intake_underretning_received_cb(tr_handling_t *h, const Trivsel__Envelope *
     if (r->receipt_required)
         r->receipt_due = intake_receipt_due_date(r->received_us);
     intake_uuid(r->underretning_id);
-
-    char lock[64], birth[TR_CALENDAR_DATE_LEN], new_case_id[37];
-    tr_calendar_format_date(r->key.birth_date, birth);
-    snprintf(lock, sizeof lock, "intake.sag %s %s", ev->municipality, birth);
-    intake_uuid(new_case_id);
-    const char *lv[1] = {lock};
-    const char *cv[5] = {ev->municipality, r->key.cpr[0] ? r->key.cpr : NULL, r->key.name_key,
-                         birth, new_case_id};
-    if (tr_handling_query(h, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, lv,
-                          ignore_cb, NULL) < 0 ||
-        tr_handling_query(h, find_or_make_case, 5, cv, case_cb, r) < 0)
-        finish(r, "cannot query the child's case");
+    register_underretning(r);
 }
