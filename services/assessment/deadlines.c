@@ -113,9 +113,8 @@ static void reload(asm_deadlines_t *d)
     d->busy = true;
     d->again = false;
     if (tr_pg_query(d->a->pg,
-                    "SELECT ceil(extract(epoch FROM min(due_at) - now()) * 1000)::bigint FROM "
-                    "assessment.deadline"
-                    " WHERE fired_at IS NULL AND closed_at IS NULL",
+                    "SELECT ceil(extract(epoch FROM (SELECT due_at FROM assessment.deadline"
+                    " WHERE fired_at IS NULL AND closed_at IS NULL ORDER BY due_at LIMIT 1) - now()) * 1000)::bigint",
                     0, NULL, next_cb, d) < 0) {
         d->busy = false;
         arm(d, 1000);

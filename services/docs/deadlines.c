@@ -46,8 +46,8 @@ static const char claim_sql[] =
     " ORDER BY f.id";
 
 static const char next_sql[] =
-    "SELECT ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000)::bigint"
-    " FROM docs.deadline WHERE fired_at IS NULL AND closed_at IS NULL";
+    "SELECT ceil(extract(epoch FROM ((SELECT due_at FROM docs.deadline"
+    " WHERE fired_at IS NULL AND closed_at IS NULL ORDER BY due_at LIMIT 1) - clock_timestamp())) * 1000)::bigint";
 
 struct docs_deadlines {
     docs_t *d;

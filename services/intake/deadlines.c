@@ -49,10 +49,12 @@ static const char claim_sql[] =
     "  coalesce(to_char(u.receipt_due_date, 'YYYY-MM-DD'), ''),"
     "  (extract(epoch FROM now()) * 1000000)::bigint";
 
-/* Milliseconds until the first open deadline is due (negative: overdue); NULL when none. */
+/* Milliseconds until the first open deadline is due (negative: overdue); NULL when none. The
+ * first entry of the open-deadline index, not min(): with statistics from when the table was
+ * small the planner aggregated over every open row (37 ms at 40,000, after every NOTIFY). */
 static const char next_sql[] =
-    "SELECT ceil(extract(epoch FROM (min(due_at) - clock_timestamp())) * 1000)::bigint"
-    "  FROM intake.deadline WHERE fired_at IS NULL AND closed_at IS NULL";
+    "SELECT ceil(extract(epoch FROM ((SELECT due_at FROM intake.deadline"
+    "  WHERE fired_at IS NULL AND closed_at IS NULL ORDER BY due_at LIMIT 1) - clock_timestamp())) * 1000)::bigint";
 
 /* Open deadlines per kind, for the gauge. */
 static const char count_sql[] =
