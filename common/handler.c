@@ -1,5 +1,6 @@
 #include "handler.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,11 @@ struct tr_handler {
      * is tried again alone and cannot take the others down with it again. */
     uint32_t alone;
     tr_handling_t *current;
+    /* The events the open transaction emits, as a PostgreSQL binary bytea[] (see outbox_add),
+     * written to broker.outbox by one statement before its COMMIT. */
+    uint8_t *outbox;
+    size_t outbox_len, outbox_cap;
+    uint32_t outbox_n;
     uv_timer_t retry;
     uint64_t handled, skipped;
     bool beginning, recording, committing, destroyed;
@@ -91,6 +97,7 @@ static void retry_cb(uv_timer_t *t)
  * tried again after retry_ms, one per transaction. */
 static void failed(tr_handler_t *hd)
 {
+    hd->outbox_n = 0;
     for (delivery_t *d = hd->queue; d; d = d->next)
         d->recorded = false;
     hd->alone = hd->batched > hd->alone ? hd->batched : hd->alone;
@@ -158,6 +165,16 @@ static void event_done(tr_handling_t *h, const char *error)
         return;
     }
     hd->committing = true;
+    if (hd->outbox_n > 0) {
+        /* The array's header: one dimension, no NULLs, bytea (oid 17), n elements from 1. */
+        uint32_t header[5] = {htonl(1), htonl(0), htonl(17), htonl(hd->outbox_n), htonl(1)};
+        memcpy(hd->outbox, header, sizeof header);
+        const char *values[1] = {(const char *)hd->outbox};
+        int lengths[1] = {(int)hd->outbox_len}, formats[1] = {1};
+        tr_pg_txn_query_binary(hd->txn, "INSERT INTO broker.outbox (envelope) SELECT unnest($1::bytea[])", 1, values,
+                               lengths, formats, NULL, NULL);
+        hd->outbox_n = 0;
+    }
     tr_pg_commit(hd->txn, committed_cb, hd);
 }
 
@@ -410,19 +427,27 @@ int tr_handling_query(tr_handling_t *h, const char *sql, int nparams, const char
     return tr_pg_txn_query(h->txn, sql, nparams, values, cb, arg);
 }
 
+/* Appends the packed envelope to the transaction's array: its length (4 bytes, network
+ * order), then its bytes; the first 20 bytes are left for the header. */
 int tr_handling_emit(tr_handling_t *h, const Trivsel__Envelope *ev)
 {
+    tr_handler_t *hd = h->handler;
     size_t len = trivsel__envelope__get_packed_size(ev);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return TR_ENOMEM;
-    trivsel__envelope__pack(ev, buf);
-    const char *values[1] = {(const char *)buf};
-    int lengths[1] = {(int)len}, formats[1] = {1};
-    int rc = tr_pg_txn_query_binary(h->txn, "INSERT INTO broker.outbox (envelope) VALUES ($1)", 1, values, lengths,
-                                    formats, NULL, NULL);
-    free(buf);
-    return rc;
+    size_t used = hd->outbox_n ? hd->outbox_len : 20;
+    if (used + 4 + len > hd->outbox_cap) {
+        size_t cap = 2 * (used + 4 + len);
+        uint8_t *grown = realloc(hd->outbox, cap);
+        if (!grown)
+            return TR_ENOMEM;
+        hd->outbox = grown;
+        hd->outbox_cap = cap;
+    }
+    uint32_t n = htonl((uint32_t)len);
+    memcpy(hd->outbox + used, &n, 4);
+    trivsel__envelope__pack(ev, hd->outbox + used + 4);
+    hd->outbox_len = used + 4 + len;
+    hd->outbox_n++;
+    return 0;
 }
 
 void tr_handling_done(tr_handling_t *h, const char *error)
@@ -461,6 +486,7 @@ static void timer_closed_cb(uv_handle_t *t)
         hd->queue = d->next;
         delivery_free(d);
     }
+    free(hd->outbox);
     free(hd->schema);
     free(hd->subscription);
     free(hd);

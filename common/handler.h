@@ -53,7 +53,8 @@ int tr_handler_new(uv_loop_t *loop, tr_pg_t *pg, tr_bclient_t *client, const tr_
 /* A statement in the event's transaction (see tr_pg_txn_query). */
 int tr_handling_query(tr_handling_t *h, const char *sql, int nparams, const char *const *values, tr_pg_result_cb cb,
                       void *arg);
-/* Emits an event in the same transaction. ev must be complete (see tr_envelope_make). */
+/* Emits an event in the same transaction (the transaction's events are written to broker.outbox by one
+ * statement before its COMMIT). ev must be complete (see tr_envelope_make). */
 int tr_handling_emit(tr_handling_t *h, const Trivsel__Envelope *ev);
 /* Ends the handling: error NULL commits (then acknowledges), with the events handled in the same
  * transaction; otherwise rolls back and the event is tried again after retry_ms, alone (a

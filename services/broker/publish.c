@@ -226,24 +226,27 @@ static const char insert_tail[] =
  * exactly once, with one commit (a crash before it leaves both as they were). */
 static void delete_moved(broker_t *b, tr_pg_txn_t *txn)
 {
-    static const char *const casts[1] = {"bigint"};
-    size_t n = 0, k = 0;
+    size_t n = 0, len = 0;
     for (entry_t *e = b->publish->batch; e; e = e->next)
         n += e->outbox_id[0] != '\0';
     if (n == 0)
         return;
-    char *sql = tr_pg_rows_sql("DELETE FROM broker.outbox WHERE id IN (VALUES ", n, 1, casts, ")");
-    const char **values = calloc(n, sizeof *values);
-    if (sql && values) {
+    /* The ids as one array parameter ("{17,18}"): one statement text whatever their number, so
+     * it is prepared once, and an index lookup per id. */
+    char *ids = malloc(n * sizeof b->publish->batch->outbox_id + 3);
+    if (ids) {
+        ids[len++] = '{';
         for (entry_t *e = b->publish->batch; e; e = e->next) {
             if (e->outbox_id[0])
-                values[k++] = e->outbox_id;
+                len += (size_t)sprintf(ids + len, "%s%s", len > 1 ? "," : "", e->outbox_id);
         }
-        tr_pg_txn_query(txn, sql, (int)n, values, NULL, NULL);
+        ids[len++] = '}';
+        ids[len] = '\0';
+        const char *values[1] = {ids};
+        tr_pg_txn_query(txn, "DELETE FROM broker.outbox WHERE id = ANY ($1::bigint[])", 1, values, NULL, NULL);
     }
     /* Out of memory: the rows stay and are moved again at the next sweep, stored once. */
-    free(sql);
-    free(values);
+    free(ids);
 }
 
 static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)

@@ -328,7 +328,10 @@ static void saved_cb(PGresult *res, const char *error, void *arg)
 }
 
 /* Stores the position; while one write is in flight, later acknowledgements wait and go
- * together in the next one. */
+ * together in the next one. Its commit does not wait for the disk (synchronous_commit off for
+ * this one transaction, set in the statement itself): a position lost with the database's own
+ * crash is a redelivery, which delivery at least once allows and the services' handlers skip,
+ * while a flush per acknowledgement took a WAL flush from the commits that must wait for one. */
 static void save(subscription_t *sub)
 {
     if (sub->saving || sub->acked <= sub->acked_saved)
@@ -340,7 +343,8 @@ static void save(subscription_t *sub)
     sub->acked_saved = sub->acked;
     if (tr_pg_query(sub->broker->pg,
                     "UPDATE broker.subscription SET acked_position = greatest(acked_position, $3::bigint),"
-                    " updated_at = now() WHERE principal = $1 AND name = $2",
+                    " updated_at = now() FROM (SELECT set_config('synchronous_commit', 'off', true)) async"
+                    " WHERE principal = $1 AND name = $2",
                     3, values, saved_cb, sub) < 0)
         sub->saving = false;
 }

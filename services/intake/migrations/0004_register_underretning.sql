@@ -66,8 +66,7 @@ BEGIN
     SELECT p_id, d.kind, d.due_at
       FROM (VALUES ('triage_due_soon', p_triage_warning_at), ('triage_overdue', p_triage_due_at),
                    ('receipt_overdue', p_receipt_overdue_at)) AS d (kind, due_at)
-     WHERE d.due_at IS NOT NULL
-    ON CONFLICT DO NOTHING;
+     WHERE d.due_at IS NOT NULL;
     PERFORM pg_notify('intake_deadline', '');
 END
 $$;
