@@ -2,15 +2,15 @@
  * principal outside trivsel's services (systems, suppliers, operators) and every refused
  * attempt. A delivery to such a principal is sent only after its audit row is committed: a
  * child's data never leaves without a trace, even if the broker dies a moment later. Rows are
- * gathered and written together every AUDIT_FLUSH_MS (or sooner when many wait), in one
- * statement; the database chains them. */
+ * written at once, by one statement for those that came in the same turn of the loop; those
+ * that come while a write is in flight go together in the next (group commit without a timer:
+ * a delivery waits for one commit, not for a clock as well). The database chains them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 #include "log.h"
 
-#define AUDIT_FLUSH_MS 20
 #define AUDIT_BATCH 500
 
 typedef struct audit_row {
@@ -181,8 +181,8 @@ static audit_row_t *enqueue(broker_t *b, const char *principal, const char *acti
     st->queue_tail = r;
     if (++st->queued >= AUDIT_BATCH)
         flush(b);
-    else if (!uv_is_active((uv_handle_t *)&st->timer))
-        uv_timer_start(&st->timer, timer_cb, AUDIT_FLUSH_MS, 0);
+    else if (!st->busy && !uv_is_active((uv_handle_t *)&st->timer))
+        uv_timer_start(&st->timer, timer_cb, 0, 0);
     return r;
 }
 
