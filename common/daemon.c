@@ -199,6 +199,24 @@ static void early_signal(int signum)
     stop_requested = 1;
 }
 
+/* Least privilege (ARCHITECTURE.md principle 4): a daemon works through its own role, which
+ * reaches its own schema only. A superuser would bypass every grant, so the daemon refuses to
+ * run as one, whatever TRIVSEL_DATABASE_USER says. */
+static int check_role(PGconn *conn, const char *daemon, tr_error_t *err)
+{
+    PGresult *res = PQexec(conn, "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user");
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = tr_error_set(err, TR_EDB, "cannot read the database role's attributes: %s", PQerrorMessage(conn));
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        rc = tr_error_set(err, TR_EINVAL,
+                          "refusing to work as the database superuser \"%s\": give trivsel-%s its own role"
+                          " (TRIVSEL_DATABASE_USER, default trivsel_%s, made by trivselctl migrate)",
+                          PQgetvalue(res, 0, 0), daemon, daemon);
+    PQclear(res);
+    return rc;
+}
+
 /* Waits for the database at start (a container may start before PostgreSQL), then checks the
  * schema: a daemon must not run on a schema it was not built for. A connection lost during the
  * check (PostgreSQL restarting just then) is waited out like one not made yet; a schema that
@@ -218,6 +236,8 @@ static int check_schema(tr_daemon_t *d)
         PGconn *conn = tr_pg_connect_blocking(&d->pg_options, &err);
         if (conn) {
             rc = tr_migrate_check(conn, d->spec->name, &err);
+            if (rc == 0)
+                rc = check_role(conn, d->spec->name, &err);
             bool lost = rc < 0 && PQstatus(conn) == CONNECTION_BAD;
             PQfinish(conn);
             if (!lost)

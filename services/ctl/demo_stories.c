@@ -134,17 +134,32 @@ static int new_child(demo_t *d, int age, char cpr[11], char birth_date[TR_CALEND
 }
 
 /* Publishes ev on subject as the case system, expecting trivsel to refuse it on
- * refusal_subject: prints the refusal's headline and every problem it names. */
+ * refusal_subject for the problem code: prints the refusal's headline and every problem it
+ * names. A refusal that does not name code is not the one the story shows: it fails. */
 static int refused(demo_t *d, const char *subject, const char *case_id, json_t *ev,
-                   const char *what, const char *refusal_subject, const char *headline)
+                   const char *what, const char *refusal_subject, const char *code,
+                   const char *headline)
 {
     const char *id = demo_publish(d, DEMO_CASE_SYSTEM, subject, case_id, 0, ev, what);
     const json_t *refusal = id ? demo_expect(d, refusal_subject, "refusedEventId", id) : NULL;
     if (!refusal)
         return -1;
-    demo_answer(d, refusal_subject, "%s", headline);
     size_t i;
     json_t *p;
+    bool named = false;
+    char codes[512] = "";
+    json_array_foreach(json_object_get(refusal, "problems"), i, p)
+    {
+        named = named || strcmp(demo_str(p, "code"), code) == 0;
+        size_t len = strlen(codes);
+        snprintf(codes + len, sizeof codes - len, "%s%s", len ? ", " : "", demo_str(p, "code"));
+    }
+    if (!named) {
+        demo_fail(d, "trivsel refused %s, but not for %s: it named %s", subject, code,
+                  codes[0] ? codes : "no problem");
+        return -1;
+    }
+    demo_answer(d, refusal_subject, "%s", headline);
     json_array_foreach(json_object_get(refusal, "problems"), i, p)
         demo_say(d, "  - %s (%s)", demo_str(p, "problem"), demo_str(p, "code"));
     return 0;
@@ -441,6 +456,12 @@ int demo_story_school(demo_t *d)
                 demo_str(o, "orientationDueDate"));
     if (demo_deadlines(d, r.case_id) < 0)
         return -1;
+    /* trivsel-ordering learns decisions on a subscription of its own: an order for a decision
+     * it has not seen yet would be refused (unknown_decision). */
+    const char *dv[1] = {decision_id};
+    if (!demo_until(d, "trivsel-ordering", "the decision",
+                    "SELECT EXISTS (SELECT FROM ordering.decision WHERE decision_id = $1)", 1, dv))
+        return -1;
 
     /* The order, as the case system sends it; the LEON reason only the second time. */
     char order_body[2048];
@@ -464,7 +485,7 @@ int demo_story_school(demo_t *d)
     demo_step(d, "The order with Vejledernet ApS (seed 000), without a LEON reason");
     if (refused(d, "ordering.order.requested", r.case_id, event_json("{%s}", order_body),
                 "familiebehandling 4 hours a week, 695 kr. an hour", "ordering.order.refused",
-                "LEON: a cheaper offer covers the same need") < 0)
+                "leon_reason_missing", "LEON: a cheaper offer covers the same need") < 0)
         return -1;
 
     demo_step(d, "The order again, with the caseworker's LEON reason");
@@ -718,7 +739,7 @@ int demo_story_doctor(demo_t *d)
                    r.investigation_id, r.case_id, iso(now, at));
     if (refused(d, "assessment.investigation.concluded", r.case_id, ev,
                 "a conclusion without Sofie's own view", "assessment.event.refused",
-                "the børnesamtale is mandatory:") < 0)
+                "boernesamtale_without_parents_missing", "the børnesamtale is mandatory:") < 0)
         return -1;
 
     demo_step(d, "A børnesamtale with Sofie's mother present is refused");
@@ -728,7 +749,7 @@ int demo_story_doctor(demo_t *d)
                     r.case_id, r.investigation_id, iso(now, at));
     if (refused(d, "assessment.child_conversation.recorded", r.case_id, ev,
                 "held with the mother in the room", "assessment.event.refused",
-                "held without the parents, or not at all:") < 0)
+                "parents_present_in_abuse_case", "held without the parents, or not at all:") < 0)
         return -1;
 
     demo_step(d, "The børnesamtale at Børnehus Syd, without the parents");

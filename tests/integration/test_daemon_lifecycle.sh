@@ -30,6 +30,15 @@ check "trivselctl migrate applies the migrations" migrate
 out=$(migrate)
 check "migrating again applies nothing" bash -c "! grep -q '^applied' <<<\"\$1\"" _ "$out"
 
+# Not even after migrate as the superuser: it would bypass every grant of its own role.
+start_daemon broker TRIVSEL_DATABASE_USER=trivsel_admin \
+    TRIVSEL_DATABASE_PASSWORD_FILE="$TRIVSEL_TEST_ADMIN_PASSWORD_FILE"
+wait_exit "$LAST_PID" 10
+check_eq "as the database superuser the daemon refuses to start" "$EXIT_STATUS" 1
+check "... naming the role and what to use instead" grep -q \
+    'refusing to work as the database superuser \\"trivsel_admin\\": give trivsel-broker its own role (TRIVSEL_DATABASE_USER, default trivsel_broker' \
+    "$T/broker.log"
+
 start_daemon broker
 pid=$LAST_PID
 daemon_port broker

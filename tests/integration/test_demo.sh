@@ -23,6 +23,10 @@ start_service() {
     check "trivsel-$1 becomes ready" wait_ready "${!port:-0}"
 }
 for s in intake assessment ordering docs; do start_service "$s"; done
+check_eq "every daemon works as its own database role, none as a superuser" \
+    "$(sql "SELECT string_agg(DISTINCT a.application_name || '=' || a.usename || (CASE WHEN r.rolsuper THEN ' (superuser)' ELSE '' END), ' ')
+            FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename WHERE a.application_name LIKE 'trivsel-%'")" \
+    "trivsel-assessment=trivsel_assessment trivsel-broker=trivsel_broker trivsel-docs=trivsel_docs trivsel-intake=trivsel_intake trivsel-ordering=trivsel_ordering"
 
 # demo ARGS...: trivselctl demo as the admin, with the keys in $T/keys; $rc, $out, $err.
 demo() {
