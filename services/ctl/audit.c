@@ -66,12 +66,19 @@ static int verify(PGconn *conn)
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         fprintf(stderr, "trivselctl: cannot read the audit chain's head\n");
         rc = 1;
-    } else if (atoll(PQgetvalue(res, 0, 0)) != last_seq || strcmp(PQgetvalue(res, 0, 1), expected_prev) != 0) {
+    } else if (atoll(PQgetvalue(res, 0, 0)) != last_seq) {
         printf("audit chain broken after row %lld: the chain's head is at row %s, so later rows are missing\n",
                last_seq, PQgetvalue(res, 0, 0));
         rc = 1;
+    } else if (strcmp(PQgetvalue(res, 0, 1), expected_prev) != 0) {
+        /* The last row is there, but it is not the row the chain ended with: it was changed
+         * and its hash computed anew. */
+        printf("audit chain broken at row %lld: its hash is not the one the chain's head kept (the row was changed and"
+               " hashed again)\n",
+               last_seq);
+        rc = 1;
     } else {
-        printf("audit chain intact: %lld rows\n", rows);
+        printf("audit chain intact: %lld row%s\n", rows, rows == 1 ? "" : "s");
     }
     PQclear(res);
     return rc;
