@@ -6,7 +6,9 @@
 # quiet, the database must show: every acknowledged event in the log exactly once, at the position
 # its acknowledgement named; every underretning registered once on a case, with one triage
 # deadline and at most one overdue event (exactly one for those received almost or more than 24
-# hours ago); every order placed exactly once; and the month's settlement equal, to the øre, to a
+# hours ago); every underretning, decision and submission answered by its service
+# (intake.underretning.registered, assessment.decision.registered, docs.submission.accepted.CVR)
+# exactly once; every order placed exactly once; and the month's settlement equal, to the øre, to a
 # recomputation from the accepted orders and the catalogue's prices. The counts are printed.
 #
 # CHAOS_SECONDS (default 60) is how long the chaos and the new stories last; `make chaos` runs
@@ -151,13 +153,24 @@ decoded() {
     sql "SELECT encode(envelope, 'hex') FROM broker.event WHERE subject LIKE '$1' ORDER BY position" |
         "$TRIVSEL_REPO/$BUILD/tests/tools/intake_client" decode | jq -r ".payload.$2"
 }
+# answers SUBJECT_PATTERN CAUSE_FIELD ID_FIELD: one line per event in the log on the subjects (SQL
+# LIKE): its position, event id, subject, publisher and correlation id, and the payload's
+# CAUSE_FIELD (the event id of what it answers) and ID_FIELD, tab-separated.
+answers() {
+    sql "SELECT concat_ws(E'\\t', position, event_id, subject, publisher, correlation_id, encode(envelope, 'hex'))
+         FROM broker.event WHERE subject LIKE '$1' ORDER BY position" >"$T/answers.raw"
+    cut -f6 "$T/answers.raw" | "$TRIVSEL_REPO/$BUILD/tests/tools/intake_client" decode |
+        jq -r "[.payload.$2, .payload.$3] | @tsv" | paste <(cut -f1-5 "$T/answers.raw") -
+}
 sql "CREATE SCHEMA chaos;
      CREATE TABLE chaos.acked (publisher text, event_id text, subject text, position bigint);
      CREATE TABLE chaos.orders (order_id text, offer_id text, minutes integer, start_date date, end_date date);
      CREATE TABLE chaos.late (event_id text);
      CREATE TABLE chaos.overdue (underretning_id text);
      CREATE TABLE chaos.placed (order_id text);
-     CREATE TABLE chaos.price (offer_id text, model text, price_oere bigint)" >/dev/null
+     CREATE TABLE chaos.price (offer_id text, model text, price_oere bigint);
+     CREATE TABLE chaos.answer (position bigint, event_id text, subject text, publisher text, correlation_id text,
+                                cause text, id text)" >/dev/null
 copy chaos.acked "$T/load/acked.tsv"
 copy chaos.orders "$T/load/orders.tsv"
 copy chaos.late "$T/load/late.tsv"
@@ -167,6 +180,10 @@ decoded 'ordering.order.placed.%' orderId >"$T/placed.txt"
 copy chaos.placed "$T/placed.txt"
 jq -r '.offers[] | select(.version == 1) | [.offerId, .priceModel, .priceOere] | @tsv' deploy/catalogue.json >"$T/prices.tsv"
 copy chaos.price "$T/prices.tsv"
+answers intake.underretning.registered receivedEventId underretningId >"$T/answers.tsv"
+answers assessment.decision.registered madeEventId decisionId >>"$T/answers.tsv"
+answers 'docs.submission.accepted.%' submittedEventId submissionId >>"$T/answers.tsv"
+copy chaos.answer "$T/answers.tsv"
 
 acked=$(sql "SELECT count(*) || ' ' ||
     count(*) FILTER (WHERE (SELECT count(*) FROM broker.event e WHERE e.publisher = a.publisher AND e.event_id = a.event_id) = 1) || ' ' ||
@@ -219,6 +236,61 @@ check_eq "... and no placed event is for an order nobody requested" "$(sql "SELE
 check_eq "every submission was accepted once by docs" \
     "$(sql "SELECT count(*) FROM docs.submission")" \
     "$(sql "SELECT count(*) FROM chaos.acked WHERE subject LIKE 'docs.%.submitted.%'")"
+
+# The services' answers, each in the log exactly once: found by the event id of what it answers
+# (in its payload), and with the event id its service derives from that (so a retry after a kill
+# is the same event, not a second one). The answers a kill could double or lose: intake's (a new
+# underretning id each time an underretning is handled), assessment's, docs'.
+registered=$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE answers = 1) || ' ' || count(*) FILTER (WHERE as_registered = 1)
+    FROM (SELECT (SELECT count(*) FROM chaos.answer r
+                  WHERE r.subject = 'intake.underretning.registered' AND r.cause = a.event_id) AS answers,
+                 (SELECT count(*) FROM chaos.answer r JOIN intake.underretning u ON u.id::text = r.id
+                  WHERE r.subject = 'intake.underretning.registered' AND r.cause = a.event_id
+                    AND u.received_event_id = a.event_id AND r.event_id = u.id || '/registered'
+                    AND r.publisher = 'intake' AND r.correlation_id = u.case_id::text) AS as_registered
+          FROM chaos.acked a WHERE a.subject = 'intake.underretning.received') x")
+read -r n_received n_answered n_as_registered <<<"$registered"
+n_registered_events=$(sql "SELECT count(*) FROM chaos.answer WHERE subject = 'intake.underretning.registered'")
+echo "# underretninger received $n_received: intake.underretning.registered once $n_answered," \
+    "with the event id <underretning id>/registered of the one registered, on its case $n_as_registered;" \
+    "registered events in the log $n_registered_events"
+check "every underretning is answered by intake.underretning.registered exactly once, as registered" \
+    test "$n_received" -gt 0 -a "$n_answered" == "$n_received" -a "$n_as_registered" == "$n_received"
+check_eq "... and no registered event answers another" "$n_registered_events" "$n_received"
+
+decisions=$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE answers = 1) || ' ' || count(*) FILTER (WHERE as_stored = 1)
+    FROM (SELECT (SELECT count(*) FROM chaos.answer r
+                  WHERE r.subject = 'assessment.decision.registered' AND r.cause = a.event_id) AS answers,
+                 (SELECT count(*) FROM chaos.answer r JOIN assessment.decision d ON d.decision_id = r.id
+                  WHERE r.subject = 'assessment.decision.registered' AND r.cause = a.event_id
+                    AND d.made_event_id = a.event_id AND r.id = 'afg-' || split_part(a.event_id, '-', 1)
+                    AND r.event_id LIKE 'decision.registered-%' AND r.publisher = 'assessment'
+                    AND r.correlation_id = d.case_id) AS as_stored
+          FROM chaos.acked a WHERE a.subject = 'assessment.decision.made') x")
+read -r n_made n_answered n_as_stored <<<"$decisions"
+n_decision_events=$(sql "SELECT count(*) FROM chaos.answer WHERE subject = 'assessment.decision.registered'")
+echo "# decisions made $n_made: assessment.decision.registered once $n_answered, for the decision stored $n_as_stored;" \
+    "registered events in the log $n_decision_events"
+check "every decision is answered by assessment.decision.registered exactly once, for the decision stored" \
+    test "$n_made" -gt 0 -a "$n_answered" == "$n_made" -a "$n_as_stored" == "$n_made"
+check_eq "... and no registered event answers another" "$n_decision_events" "$n_made"
+
+submissions=$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE answers = 1) || ' ' || count(*) FILTER (WHERE as_accepted = 1)
+    FROM (SELECT (SELECT count(*) FROM chaos.answer r
+                  WHERE r.subject LIKE 'docs.submission.accepted.%' AND r.cause = a.event_id) AS answers,
+                 (SELECT count(*) FROM chaos.answer r JOIN docs.submission s ON s.event_id = a.event_id
+                  WHERE r.subject = 'docs.submission.accepted.' || split_part(a.subject, '.', 4)
+                    AND r.cause = a.event_id AND r.id = a.event_id AND s.submission_id = r.id
+                    AND s.publisher = a.publisher AND r.event_id = 'docs-' || a.position || '-accepted'
+                    AND r.publisher = 'docs') AS as_accepted
+          FROM chaos.acked a WHERE a.subject LIKE 'docs.%.submitted.%') x")
+read -r n_submitted n_answered n_as_accepted <<<"$submissions"
+n_accepted_events=$(sql "SELECT count(*) FROM chaos.answer WHERE subject LIKE 'docs.submission.accepted.%'")
+echo "# submissions $n_submitted: docs.submission.accepted.<CVR> once $n_answered, on the supplier's CVR with the event id" \
+    "docs-<position>-accepted $n_as_accepted; accepted events in the log $n_accepted_events"
+check "every submission is answered by docs.submission.accepted.<CVR> exactly once, to its supplier" \
+    test "$n_submitted" -gt 0 -a "$n_answered" == "$n_submitted" -a "$n_as_accepted" == "$n_submitted"
+check_eq "... and no accepted event answers another" "$n_accepted_events" "$n_submitted"
 check_eq "nothing a service emitted was refused by the broker" "$(sql "SELECT count(*) FROM broker.outbox_refused")" 0
 
 # ---- the settlement, and an independent recomputation ----------------------------------------------
