@@ -143,7 +143,7 @@ static void flush(broker_t *b)
         cols[c][lens[c] + 1] = '\0';
     }
     st->busy = true;
-    if (tr_pg_query(b->pg,
+    if (tr_pg_query(b->auditor,
                     "INSERT INTO broker.audit (principal, action, subject, position, event_id, correlation_id, detail)"
                     " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],"
                     " $7::text[])",

@@ -148,7 +148,12 @@ typedef struct broker_metrics {
 struct broker {
     tr_daemon_t *daemon;
     uv_loop_t *loop;
-    tr_pg_t *pg;
+    /* Three connections, so that no one waits behind another's commit: pg writes the log
+     * (publishes, outbox moves) and everything else; reader reads the log for deliveries and
+     * the status; auditor writes broker.audit, whose commit a delivery waits for. */
+    tr_pg_t *pg, *reader, *auditor;
+    int open_connections; /* of reader and auditor, while they close at the end */
+    bool stopped;         /* drained: everything stopped, the connections closing */
     tr_metrics_t *metrics;
     broker_metrics_t m;
     /* configuration */

@@ -81,6 +81,14 @@ static int start(tr_daemon_t *d, void *arg)
     b->daemon = d;
     b->loop = tr_daemon_loop(d);
     b->pg = tr_daemon_pg(d);
+    tr_pg_t **extra[2] = {&b->reader, &b->auditor};
+    for (int i = 0; i < 2; i++) {
+        if (tr_pg_new(b->loop, tr_daemon_pg_options(d), NULL, NULL, b, extra[i], &err) < 0) {
+            tr_log_error("cannot open the database connections", TR_LOG_STR("error", err.message));
+            return TR_EDB;
+        }
+        b->open_connections++;
+    }
     b->metrics = tr_daemon_metrics(d);
     snprintf(b->endpoint, sizeof b->endpoint, "%s", tr_config_string(cfg, "TRIVSEL_BROKER_ENDPOINT"));
     b->max_event_bytes = (uint32_t)tr_config_int(cfg, "TRIVSEL_BROKER_MAX_EVENT_BYTES");
@@ -135,11 +143,19 @@ int broker_open(broker_t *b)
     return 0;
 }
 
+static void connection_closed_cb(void *arg)
+{
+    broker_t *b = arg;
+    if (--b->open_connections == 0)
+        tr_daemon_drained(b->daemon);
+}
+
 void broker_check_drained(broker_t *b)
 {
     if (b->draining)
         audit_drain(b);
-    if (b->draining && publish_idle(b) && outbox_idle(b) && subscription_idle(b) && audit_idle(b)) {
+    if (b->draining && !b->stopped && publish_idle(b) && outbox_idle(b) && subscription_idle(b) && audit_idle(b)) {
+        b->stopped = true;
         socket_stop(b);
         zap_stop(b);
         subscription_stop(b);
@@ -149,7 +165,13 @@ void broker_check_drained(broker_t *b)
         publish_stop(b);
         principals_free(b);
         memset(b->secret_key, 0, sizeof b->secret_key);
-        tr_daemon_drained(b->daemon);
+        /* The daemon frame closes pg; the other two close first (their queued work done). */
+        if (b->open_connections == 0)
+            tr_daemon_drained(b->daemon);
+        if (b->reader)
+            tr_pg_close(b->reader, connection_closed_cb, b);
+        if (b->auditor)
+            tr_pg_close(b->auditor, connection_closed_cb, b);
     }
 }
 

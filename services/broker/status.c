@@ -95,7 +95,7 @@ void status_handle(broker_t *b, session_t *s)
     ctx->b = b;
     memcpy(ctx->routing_id, s->routing_id, s->routing_len);
     ctx->routing_len = s->routing_len;
-    if (tr_pg_query(b->pg, status_sql, 0, NULL, status_cb, ctx) < 0)
+    if (tr_pg_query(b->reader, status_sql, 0, NULL, status_cb, ctx) < 0)
         free(ctx);
 }
 
@@ -108,7 +108,7 @@ static void refresh_cb(uv_timer_t *t)
     if (!ctx)
         return;
     ctx->b = b;
-    if (tr_pg_query(b->pg, status_sql, 0, NULL, status_cb, ctx) < 0)
+    if (tr_pg_query(b->reader, status_sql, 0, NULL, status_cb, ctx) < 0)
         free(ctx);
 }
 

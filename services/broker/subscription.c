@@ -302,7 +302,7 @@ static void fetch(subscription_t *sub)
     snprintf(limit, sizeof limit, "%d", ctx->limit);
     const char *values[4] = {cursor, upto, sub->pattern, limit};
     sub->fetching = true;
-    if (tr_pg_query(b->pg,
+    if (tr_pg_query(b->reader,
                     "SELECT position, correlation_id, envelope FROM broker.event"
                     " WHERE position > $1 AND position <= $2 AND subject ~ broker.pattern_regex($3)"
                     " ORDER BY position LIMIT $4",
