@@ -6,6 +6,7 @@
 
 #include "catalogue.h"
 #include "log.h"
+#include "pgarray.h"
 
 typedef struct delivery {
     struct delivery *next;
@@ -231,32 +232,6 @@ static void handle_next(tr_handler_t *hd)
         event_done(h, "cannot queue a statement");
 }
 
-/* Appends s to a PostgreSQL array literal as a quoted element (the literal is a parameter:
- * this quoting is array syntax, not SQL). Returns false when out of memory. */
-static bool put_element(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t need = *len + 2 * strlen(s) + 4;
-    if (need > *cap) {
-        char *grown = realloc(*buf, need * 2);
-        if (!grown)
-            return false;
-        *buf = grown;
-        *cap = need * 2;
-    }
-    char *p = *buf + *len;
-    if (*len > 1)
-        *p++ = ',';
-    *p++ = '"';
-    for (const char *c = s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            *p++ = '\\';
-        *p++ = *c;
-    }
-    *p++ = '"';
-    *len = (size_t)(p - *buf);
-    return true;
-}
-
 static void many_recorded_cb(PGresult *res, const char *error, void *arg)
 {
     tr_handler_t *hd = arg;
@@ -299,15 +274,10 @@ static bool record_waiting(tr_handler_t *hd)
         n++;
     if (n < 2)
         return false;
-    char *arrays[4] = {NULL, NULL, NULL, NULL};
-    size_t lens[4] = {1, 1, 1, 1}, caps[4] = {0, 0, 0, 0};
+    tr_pg_array_t arrays[4];
+    for (int c = 0; c < 4; c++)
+        tr_pg_array_init(&arrays[c]);
     bool ok = true;
-    for (int c = 0; c < 4; c++) {
-        arrays[c] = malloc(caps[c] = 256);
-        ok = ok && arrays[c];
-        if (arrays[c])
-            arrays[c][0] = '{';
-    }
     uint32_t i = 0;
     for (delivery_t *d = hd->next; ok && d && i < n; d = d->next, i++) {
         Trivsel__Envelope *ev = trivsel__envelope__unpack(NULL, d->len, d->bytes);
@@ -317,27 +287,19 @@ static bool record_waiting(tr_handler_t *hd)
             break;
         }
         snprintf(position, sizeof position, "%llu", (unsigned long long)ev->position);
-        ok = put_element(&arrays[0], &lens[0], &caps[0], ev->publisher) &&
-             put_element(&arrays[1], &lens[1], &caps[1], ev->event_id) &&
-             put_element(&arrays[2], &lens[2], &caps[2], ev->subject) &&
-             put_element(&arrays[3], &lens[3], &caps[3], position);
+        tr_pg_array_add(&arrays[0], ev->publisher);
+        tr_pg_array_add(&arrays[1], ev->event_id);
+        tr_pg_array_add(&arrays[2], ev->subject);
+        tr_pg_array_add(&arrays[3], position);
         trivsel__envelope__free_unpacked(ev, NULL);
     }
-    for (int c = 0; ok && c < 4; c++) {
-        char *grown = realloc(arrays[c], lens[c] + 2);
-        ok = grown != NULL;
-        if (ok) {
-            arrays[c] = grown;
-            arrays[c][lens[c]] = '}';
-            arrays[c][lens[c] + 1] = '\0';
-        }
-    }
-    if (ok) {
-        const char *values[4] = {arrays[0], arrays[1], arrays[2], arrays[3]};
+    const char *values[4];
+    for (int c = 0; ok && c < 4; c++)
+        ok = (values[c] = tr_pg_array_text(&arrays[c])) != NULL;
+    if (ok)
         ok = tr_pg_txn_query(hd->txn, hd->insert_handled_many, 4, values, many_recorded_cb, hd) == 0;
-    }
     for (int c = 0; c < 4; c++)
-        free(arrays[c]);
+        tr_pg_array_release(&arrays[c]);
     if (!ok)
         return false;
     hd->recording = true;

@@ -10,6 +10,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "pgarray.h"
 
 #define AUDIT_BATCH 500
 
@@ -45,33 +46,6 @@ static void row_free(audit_row_t *r)
     free(r->correlation_id);
     free(r->detail);
     free(r);
-}
-
-/* Appends s to a PostgreSQL array literal as a quoted element. The literal is passed as a
- * parameter: quoting here is array syntax, not SQL. */
-static void put_elem(char **buf, size_t *len, size_t *cap, const char *s, bool null)
-{
-    size_t need = *len + 2 * strlen(s ? s : "") + 8;
-    if (need > *cap) {
-        *cap = need * 2;
-        *buf = realloc(*buf, *cap);
-    }
-    char *p = *buf + *len;
-    if (*len > 1)
-        *p++ = ',';
-    if (null) {
-        memcpy(p, "NULL", 4);
-        p += 4;
-    } else {
-        *p++ = '"';
-        for (const char *q = s; *q; q++) {
-            if (*q == '"' || *q == '\\')
-                *p++ = '\\';
-            *p++ = *q;
-        }
-        *p++ = '"';
-    }
-    *len = (size_t)(p - *buf);
 }
 
 static void flush(broker_t *b);
@@ -117,40 +91,35 @@ static void flush(broker_t *b)
     if (!st->queue)
         st->queue_tail = NULL;
     st->queued -= n;
-    char *cols[7] = {0};
-    size_t lens[7], caps[7];
-    for (int c = 0; c < 7; c++) {
-        caps[c] = 256;
-        cols[c] = malloc(caps[c]);
-        cols[c][0] = '{';
-        lens[c] = 1;
-    }
+    tr_pg_array_t cols[7];
+    for (int c = 0; c < 7; c++)
+        tr_pg_array_init(&cols[c]);
     for (audit_row_t *r = st->writing; r; r = r->next) {
         char pos[24];
         snprintf(pos, sizeof pos, "%llu", (unsigned long long)r->position);
-        put_elem(&cols[0], &lens[0], &caps[0], r->principal, false);
-        put_elem(&cols[1], &lens[1], &caps[1], r->action, false);
-        put_elem(&cols[2], &lens[2], &caps[2], r->subject, false);
-        put_elem(&cols[3], &lens[3], &caps[3], pos, r->position == 0);
-        put_elem(&cols[4], &lens[4], &caps[4], r->event_id, false);
-        put_elem(&cols[5], &lens[5], &caps[5], r->correlation_id, false);
-        put_elem(&cols[6], &lens[6], &caps[6], r->detail, false);
+        tr_pg_array_add(&cols[0], r->principal);
+        tr_pg_array_add(&cols[1], r->action);
+        tr_pg_array_add(&cols[2], r->subject);
+        tr_pg_array_add(&cols[3], r->position ? pos : NULL);
+        tr_pg_array_add(&cols[4], r->event_id);
+        tr_pg_array_add(&cols[5], r->correlation_id);
+        tr_pg_array_add(&cols[6], r->detail);
     }
-    for (int c = 0; c < 7; c++) {
-        if (lens[c] + 2 > caps[c])
-            cols[c] = realloc(cols[c], lens[c] + 2);
-        cols[c][lens[c]] = '}';
-        cols[c][lens[c] + 1] = '\0';
-    }
+    const char *values[7];
+    bool ok = true;
+    for (int c = 0; c < 7; c++)
+        ok = (values[c] = tr_pg_array_text(&cols[c])) != NULL && ok;
     st->busy = true;
-    if (tr_pg_query(b->auditor,
-                    "INSERT INTO broker.audit (principal, action, subject, position, event_id, correlation_id, detail)"
-                    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],"
-                    " $7::text[])",
-                    7, (const char *const *)cols, written_cb, b) < 0)
+    if (!ok)
+        written_cb(NULL, "out of memory", b);
+    else if (tr_pg_query(b->auditor,
+                         "INSERT INTO broker.audit (principal, action, subject, position, event_id, correlation_id,"
+                         " detail) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],"
+                         " $6::text[], $7::text[])",
+                         7, values, written_cb, b) < 0)
         written_cb(NULL, "the database connection is closing", b);
     for (int c = 0; c < 7; c++)
-        free(cols[c]);
+        tr_pg_array_release(&cols[c]);
 }
 
 static void timer_cb(uv_timer_t *t)

@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "catalogue.h"
 #include "log.h"
+#include "pgarray.h"
 #include "subject.h"
 
 typedef struct entry {
@@ -226,27 +227,19 @@ static const char insert_tail[] =
  * exactly once, with one commit (a crash before it leaves both as they were). */
 static void delete_moved(broker_t *b, tr_pg_txn_t *txn)
 {
-    size_t n = 0, len = 0;
-    for (entry_t *e = b->publish->batch; e; e = e->next)
-        n += e->outbox_id[0] != '\0';
-    if (n == 0)
-        return;
-    /* The ids as one array parameter ("{17,18}"): one statement text whatever their number, so
-     * it is prepared once, and an index lookup per id. */
-    char *ids = malloc(n * sizeof b->publish->batch->outbox_id + 3);
-    if (ids) {
-        ids[len++] = '{';
-        for (entry_t *e = b->publish->batch; e; e = e->next) {
-            if (e->outbox_id[0])
-                len += (size_t)sprintf(ids + len, "%s%s", len > 1 ? "," : "", e->outbox_id);
-        }
-        ids[len++] = '}';
-        ids[len] = '\0';
-        const char *values[1] = {ids};
-        tr_pg_txn_query(txn, "DELETE FROM broker.outbox WHERE id = ANY ($1::bigint[])", 1, values, NULL, NULL);
+    tr_pg_array_t ids;
+    tr_pg_array_init(&ids);
+    for (entry_t *e = b->publish->batch; e; e = e->next) {
+        if (e->outbox_id[0])
+            tr_pg_array_add(&ids, e->outbox_id);
     }
+    /* The ids as one array parameter: one statement text whatever their number, so it is
+     * prepared once, and an index lookup per id. */
+    const char *values[1] = {ids.len ? tr_pg_array_text(&ids) : NULL};
+    if (values[0])
+        tr_pg_txn_query(txn, "DELETE FROM broker.outbox WHERE id = ANY ($1::bigint[])", 1, values, NULL, NULL);
     /* Out of memory: the rows stay and are moved again at the next sweep, stored once. */
-    free(ids);
+    tr_pg_array_release(&ids);
 }
 
 static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
