@@ -191,11 +191,19 @@ fuzz_program_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out services/$(1)/main.
     $(wildcard services/$(1)/*.c))) $(BUILD)/services/$(1)/main.nomain.o
 $(BUILD)/%.nomain.o: $(BUILD)/%.o
 	objcopy --redefine-sym main=fuzz_unused_main $< $@
-# fuzz_ctl_json includes services/ctl/publish.c itself, to reach its static JSON reader.
+# fuzz_ctl_json includes services/ctl/publish.c itself, to reach its static JSON reader;
+# fuzz_ctl_catalogue includes catalogue.c, to check what it prints. fuzz_intake_config and
+# fuzz_ordering_config include their daemon's main.c (main renamed), to reach its static
+# variable table and check_config(), and link the daemon's other files.
 FUZZ_BROKER_OBJ := $(call fuzz_program_objs,broker)
 FUZZ_CTL_OBJ := $(filter-out $(BUILD)/services/ctl/publish.o,$(call fuzz_program_objs,ctl))
+FUZZ_CTL_CATALOGUE_OBJ := $(filter-out $(BUILD)/services/ctl/catalogue.o,$(call fuzz_program_objs,ctl))
+fuzz_daemon_objs = $(filter-out %.nomain.o,$(call fuzz_program_objs,$(1)))
 $(addprefix $(FUZZ_BIN)/,fuzz_broker_client fuzz_envelope fuzz_permissions): $(FUZZ_BROKER_OBJ)
 $(FUZZ_BIN)/fuzz_ctl_json: $(FUZZ_CTL_OBJ)
+$(FUZZ_BIN)/fuzz_ctl_catalogue: $(FUZZ_CTL_CATALOGUE_OBJ)
+$(FUZZ_BIN)/fuzz_intake_config: $(call fuzz_daemon_objs,intake)
+$(FUZZ_BIN)/fuzz_ordering_config: $(call fuzz_daemon_objs,ordering)
 
 $(FUZZ_BIN)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -12,7 +12,9 @@
  * catalogue's order.
  *
  * The example events of deploy/examples/events (SUBJECT.json, SUBJECT.envelope.json) are copied
- * into fuzz_ctl_json with the catalogue index of SUBJECT in front.
+ * into fuzz_ctl_json with the catalogue index of SUBJECT in front, and, for a type a service's
+ * validator takes, written as a payload into that validator's target (fuzz_intake_validate,
+ * fuzz_docs_validate) with the first byte that picks the type there.
  *
  * Values follow the field's name, so they look like the domain's: a CPR number in "cpr", a
  * date in "*_date", øre in "*_oere", a CVR number in "cvr".
@@ -29,13 +31,31 @@
 #include "catalogue.h"
 #include "pbjson.h"
 #include "trivsel/broker.pb-c.h"
+#include "trivsel/docs.pb-c.h"
 #include "trivsel/envelope.pb-c.h"
+#include "trivsel/intake.pb-c.h"
 
 #define MAX_DEPTH 6
 #define SUPPLIER_CVR "45424421"
 #define OCCURRED_AT 1795421700 /* 2026-11-23T08:15:00Z */
 
 static const char *root;
+
+/* The types a service's validator takes, the target that runs it and the first byte that picks
+ * the type there (see the target's comment): for a triage, one intake knows. */
+static const struct {
+    const ProtobufCMessageDescriptor *type;
+    const char *target;
+    int selector;
+} validated[] = {
+    {&trivsel__intake__underretning_received__descriptor, "fuzz_intake_validate", 0},
+    {&trivsel__intake__triage_completed__descriptor, "fuzz_intake_validate", 1 | 1 << 1},
+    {&trivsel__docs__note_submitted__descriptor, "fuzz_docs_validate", 1},
+    {&trivsel__docs__report_submitted__descriptor, "fuzz_docs_validate", 2},
+    {&trivsel__docs__measurement_submitted__descriptor, "fuzz_docs_validate", 3},
+    {&trivsel__docs__plan_submitted__descriptor, "fuzz_docs_validate", 4},
+};
+#define NVALIDATED (sizeof validated / sizeof validated[0])
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -272,6 +292,28 @@ static void subject_of(const tr_event_type_t *et, char *buf, size_t len)
         snprintf(buf + strlen(buf) - 1, len - strlen(buf) + 1, "%s", SUPPLIER_CVR);
 }
 
+/* Writes the payload of an example of et (the event's JSON, or an envelope's) into target. */
+static void put_payload(const char *target, const char *name, int selector,
+                        const tr_event_type_t *et, const char *text, size_t len)
+{
+    bool envelope = ends_with(name, ".envelope.json");
+    ProtobufCMessage *msg = NULL;
+    tr_error_t err = {0};
+    tr_pbjson_options_t opts = {.bytes_type = payload_type};
+    if (tr_pbjson_parse_opts(envelope ? &trivsel__envelope__descriptor : et->descriptor, text, len,
+                             &opts, &msg, &err) < 0) {
+        fprintf(stderr, "make_seeds: %s: %s\n", name, err.message);
+        exit(1);
+    }
+    if (envelope) {
+        const Trivsel__Envelope *ev = (const Trivsel__Envelope *)msg;
+        put(target, name, selector, ev->payload.data, ev->payload.len);
+    } else {
+        put_message(target, name, selector, msg);
+    }
+    protobuf_c_message_free_unpacked(msg, NULL);
+}
+
 /* Copies every SUBJECT[.envelope].json of folder examples into fuzz_ctl_json. */
 static void put_examples(const char *examples)
 {
@@ -304,15 +346,20 @@ static void put_examples(const char *examples)
         fclose(f);
         snprintf(name, sizeof name, "example-%s", e->d_name);
         put("fuzz_ctl_json", name, (int)(et - all), text, len);
+        for (size_t i = 0; i < NVALIDATED; i++) {
+            if (validated[i].type == et->descriptor)
+                put_payload(validated[i].target, name, validated[i].selector, et, text, len);
+        }
     }
     closedir(dir);
 }
 
 int main(int argc, char **argv)
 {
-    static const char *const targets[] = {"fuzz_events",        "fuzz_ctl_json",
-                                          "fuzz_envelope",      "fuzz_broker_client",
-                                          "fuzz_broker_server", "fuzz_pbjson"};
+    static const char *const targets[] = {"fuzz_events",          "fuzz_ctl_json",
+                                          "fuzz_envelope",        "fuzz_broker_client",
+                                          "fuzz_broker_server",   "fuzz_pbjson",
+                                          "fuzz_intake_validate", "fuzz_docs_validate"};
     if (argc != 3) {
         fprintf(stderr, "usage: make_seeds CORPUS_FOLDER EXAMPLES_FOLDER\n"
                         "  e.g. make_seeds tests/fuzz/corpus deploy/examples/events\n");
@@ -336,6 +383,12 @@ int main(int argc, char **argv)
             put_message("fuzz_events", name, (int)i, msg);
             snprintf(name, sizeof name, "%02zu-%s-%u.json", i, et->subject, variant);
             put_json("fuzz_ctl_json", name, (int)i, msg);
+            for (size_t k = 0; k < NVALIDATED; k++) {
+                if (validated[k].type == et->descriptor) {
+                    snprintf(name, sizeof name, "%s-%u", et->subject, variant);
+                    put_message(validated[k].target, name, validated[k].selector, msg);
+                }
+            }
 
             Trivsel__Envelope ev = TRIVSEL__ENVELOPE__INIT;
             ev.event_id = "3b0f6c2e-8d41-4c59-9a7e-2f1d5b8e6a10";

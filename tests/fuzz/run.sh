@@ -44,7 +44,8 @@ mkdir -p "$crashes" "$work/work"
 # subjects) are short; frames and JSON documents take libFuzzer's default, from the corpus.
 flags_of() {
     case $1 in
-    fuzz_cpr | fuzz_date | fuzz_money | fuzz_config | fuzz_subject | fuzz_permissions)
+    fuzz_cpr | fuzz_date | fuzz_money | fuzz_config | fuzz_intake_config | fuzz_ordering_config | \
+        fuzz_subject | fuzz_permissions)
         echo "-max_len=512" ;;
     *) echo "" ;;
     esac
