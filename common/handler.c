@@ -144,8 +144,9 @@ static void committed_cb(const char *error, void *arg)
     next_event(hd);
 }
 
-/* One event's part of the transaction ended: error NULL, it is in; the next event joins the
- * transaction while there is one and the batch has room, else the transaction commits. */
+/* One event's part of the transaction ended: error NULL, it is in; the next event is handled in
+ * the transaction when it was waiting as the transaction began (recorded with the others),
+ * else the transaction commits. */
 static void event_done(tr_handling_t *h, const char *error)
 {
     tr_handler_t *hd = h->handler;
@@ -161,7 +162,7 @@ static void event_done(tr_handling_t *h, const char *error)
     hd->batched++;
     hd->next = hd->next->next;
     uint32_t limit = hd->alone ? 1 : hd->batch;
-    if (hd->next && hd->batched < limit && !hd->destroyed) {
+    if (hd->next && hd->next->recorded && hd->batched < limit && !hd->destroyed) {
         next_event(hd);
         return;
     }

@@ -13,8 +13,10 @@
  * redelivery finds the handled row): the effects happen once and the emitted events are
  * written once.
  *
- * Group commit: deliveries that wait while one is handled join its transaction, up to `batch`
- * events in one, so one commit (one WAL flush) serves them all; each event still goes through
+ * Group commit: the deliveries waiting when a transaction begins are handled in it, up to
+ * `batch` events, so one commit (one WAL flush) serves them all; those that arrive meanwhile
+ * wait for the next one, so a transaction never grows while events keep coming (at 1,000/s
+ * joining late ones kept a transaction open for up to 64 of them). Each event still goes through
  * steps 1 and 2 on its own, in delivery order, and sees what the events before it wrote. If any
  * of them fails (tr_handling_done with an error, or a statement error), the whole transaction is
  * rolled back and its events are tried again after retry_ms, each in a transaction of its own,
