@@ -16,6 +16,12 @@ typedef struct delivery {
     uint64_t position;
     bool duplicate; /* handled before: skipped in this transaction */
     bool recorded;  /* recorded as handled (or found so) in the open transaction already */
+    /* What its handling emitted, as elements of a binary bytea[] (4 bytes of length in network
+     * order, then the envelope, for each): written with the transaction's others at its end,
+     * in delivery order. */
+    uint8_t *emitted;
+    size_t emitted_len, emitted_cap;
+    uint32_t emitted_n;
 } delivery_t;
 
 struct tr_handling {
@@ -32,28 +38,27 @@ struct tr_handler {
     char *schema, *subscription;
     char insert_handled[256], insert_handled_many[320];
     uint32_t retry_ms, batch;
+    bool pipelined;
     tr_handle_cb cb;
     void *arg;
-    /* Deliveries not yet acknowledged, in order. The first `batched` of them are handled in
+    /* Deliveries not yet acknowledged, in order. The first `batched` of them are started in
      * the open transaction `txn`; `next` is the one after them. */
     delivery_t *queue, *queue_tail, *next;
     tr_pg_txn_t *txn;
     uint32_t batched;
+    uint32_t inflight; /* started, not done */
+    bool txn_failed;   /* an event of the open transaction failed: it rolls back when all are done */
+    bool pumping;      /* in pump(): an event done meanwhile leaves the next step to it */
     /* After a failed transaction, this many events go one per transaction: the one that failed
      * is tried again alone and cannot take the others down with it again. */
     uint32_t alone;
-    tr_handling_t *current;
-    /* The events the open transaction emits, as a PostgreSQL binary bytea[] (see outbox_add),
-     * written to broker.outbox by one statement before its COMMIT. */
-    uint8_t *outbox;
-    size_t outbox_len, outbox_cap;
-    uint32_t outbox_n;
     uv_timer_t retry;
     uint64_t handled, skipped;
     bool beginning, recording, committing, destroyed;
 };
 
 static void next_event(tr_handler_t *hd);
+static void pump(tr_handler_t *hd);
 
 static void delivery_cb(tr_bclient_t *c, const char *subscription, const Trivsel__Envelope *event, uint32_t attempt,
                         void *arg)
@@ -83,8 +88,17 @@ static void delivery_cb(tr_bclient_t *c, const char *subscription, const Trivsel
     next_event(hd);
 }
 
+static void forget_emitted(delivery_t *d)
+{
+    free(d->emitted);
+    d->emitted = NULL;
+    d->emitted_len = d->emitted_cap = 0;
+    d->emitted_n = 0;
+}
+
 static void delivery_free(delivery_t *d)
 {
+    forget_emitted(d);
     free(d->bytes);
     free(d);
 }
@@ -98,12 +112,14 @@ static void retry_cb(uv_timer_t *t)
  * tried again after retry_ms, one per transaction. */
 static void failed(tr_handler_t *hd)
 {
-    hd->outbox_n = 0;
-    for (delivery_t *d = hd->queue; d; d = d->next)
+    for (delivery_t *d = hd->queue; d; d = d->next) {
         d->recorded = false;
+        forget_emitted(d);
+    }
     hd->alone = hd->batched > hd->alone ? hd->batched : hd->alone;
     hd->batched = 0;
     hd->txn = NULL;
+    hd->txn_failed = false;
     hd->committing = false;
     hd->next = hd->queue;
     uv_timer_start(&hd->retry, retry_cb, hd->retry_ms, 0);
@@ -122,6 +138,8 @@ static void committed_cb(const char *error, void *arg)
         failed(hd);
         return;
     }
+    tr_log_debug("events handled in one transaction", TR_LOG_STR("subscription", hd->subscription),
+                 TR_LOG_INT("events", hd->batched));
     /* Done, every one of them: acknowledged only now. */
     for (uint32_t i = 0; i < hd->batched; i++) {
         delivery_t *d = hd->queue;
@@ -144,40 +162,54 @@ static void committed_cb(const char *error, void *arg)
     next_event(hd);
 }
 
-/* One event's part of the transaction ended: error NULL, it is in; the next event is handled in
- * the transaction when it was waiting as the transaction began (recorded with the others),
- * else the transaction commits. */
-static void event_done(tr_handling_t *h, const char *error)
+/* Every event of the transaction is done: the events they emitted go to broker.outbox in one
+ * statement, in delivery order, then it commits. */
+static void commit(tr_handler_t *hd)
 {
-    tr_handler_t *hd = h->handler;
-    hd->current = NULL;
-    trivsel__envelope__free_unpacked(h->event, NULL);
-    free(h);
-    if (error) {
-        hd->batched++; /* counted, so the retry takes it alone too */
+    hd->committing = true;
+    uint32_t n = 0;
+    size_t len = 20; /* the array's header */
+    delivery_t *d = hd->queue;
+    for (uint32_t i = 0; i < hd->batched; i++, d = d->next) {
+        n += d->emitted_n;
+        len += d->emitted_len;
+    }
+    uint8_t *array = n ? malloc(len) : NULL;
+    if (n && !array) {
         tr_pg_rollback(hd->txn, NULL, NULL);
         failed(hd);
         return;
     }
-    hd->batched++;
-    hd->next = hd->next->next;
-    uint32_t limit = hd->alone ? 1 : hd->batch;
-    if (hd->next && hd->next->recorded && hd->batched < limit && !hd->destroyed) {
-        next_event(hd);
-        return;
-    }
-    hd->committing = true;
-    if (hd->outbox_n > 0) {
-        /* The array's header: one dimension, no NULLs, bytea (oid 17), n elements from 1. */
-        uint32_t header[5] = {htonl(1), htonl(0), htonl(17), htonl(hd->outbox_n), htonl(1)};
-        memcpy(hd->outbox, header, sizeof header);
-        const char *values[1] = {(const char *)hd->outbox};
-        int lengths[1] = {(int)hd->outbox_len}, formats[1] = {1};
+    if (n) {
+        /* One dimension, no NULLs, bytea (oid 17), n elements from 1. */
+        uint32_t header[5] = {htonl(1), htonl(0), htonl(17), htonl(n), htonl(1)};
+        memcpy(array, header, sizeof header);
+        size_t at = sizeof header;
+        d = hd->queue;
+        for (uint32_t i = 0; i < hd->batched; i++, d = d->next) {
+            if (d->emitted_len)
+                memcpy(array + at, d->emitted, d->emitted_len);
+            at += d->emitted_len;
+        }
+        const char *values[1] = {(const char *)array};
+        int lengths[1] = {(int)len}, formats[1] = {1};
         tr_pg_txn_query_binary(hd->txn, "INSERT INTO broker.outbox (envelope) SELECT unnest($1::bytea[])", 1, values,
                                lengths, formats, NULL, NULL);
-        hd->outbox_n = 0;
+        free(array);
     }
     tr_pg_commit(hd->txn, committed_cb, hd);
+}
+
+/* One event's part of the transaction ended: error NULL, it is in. */
+static void event_done(tr_handling_t *h, const char *error)
+{
+    tr_handler_t *hd = h->handler;
+    hd->inflight--;
+    trivsel__envelope__free_unpacked(h->event, NULL);
+    free(h);
+    if (error)
+        hd->txn_failed = true;
+    pump(hd);
 }
 
 static void recorded_cb(PGresult *res, const char *error, void *arg)
@@ -203,34 +235,68 @@ static void recorded_cb(PGresult *res, const char *error, void *arg)
     hd->cb(h, h->event, hd->arg);
 }
 
-/* Handles the next delivery in the open transaction. */
-static void handle_next(tr_handler_t *hd)
+/* Starts handling the next delivery in the open transaction. Returns false when it could not
+ * (out of memory): the transaction then fails. */
+static bool start_next(tr_handler_t *hd)
 {
     delivery_t *d = hd->next;
     tr_handling_t *h = calloc(1, sizeof *h);
     Trivsel__Envelope *event = h ? trivsel__envelope__unpack(NULL, d->len, d->bytes) : NULL;
+    hd->batched++; /* counted even when it fails, so the retry takes it alone too */
+    hd->next = d->next;
     if (!event) {
-        /* Out of memory (bytes we packed ourselves always unpack): as a failed transaction. */
+        /* Out of memory (bytes we packed ourselves always unpack): as a failed event. */
         free(h);
-        hd->batched++;
-        tr_pg_rollback(hd->txn, NULL, NULL);
-        failed(hd);
-        return;
+        hd->txn_failed = true;
+        return false;
     }
     *h = (tr_handling_t){.handler = hd, .txn = hd->txn, .event = event, .delivery = d};
-    hd->current = h;
+    hd->inflight++;
     if (d->recorded) {
         if (d->duplicate)
             event_done(h, NULL);
         else
             hd->cb(h, h->event, hd->arg);
-        return;
+        return true;
     }
     char position[24];
     snprintf(position, sizeof position, "%llu", (unsigned long long)event->position);
     const char *values[4] = {event->publisher, event->event_id, event->subject, position};
     if (tr_pg_txn_query(hd->txn, hd->insert_handled, 4, values, recorded_cb, h) < 0)
         event_done(h, "cannot queue a statement");
+    return true;
+}
+
+/* The open transaction's next step: start the next event while one may start, commit when all
+ * are done, roll back when one failed and the others are done. An event may start when it is
+ * the transaction's first, or when it was waiting as the transaction began (recorded with the
+ * others) and the one before it is done — or, for a pipelined handler, as soon as the one
+ * before it has queued its statements. */
+static void pump(tr_handler_t *hd)
+{
+    if (hd->pumping)
+        return;
+    hd->pumping = true;
+    uint32_t limit = hd->alone ? 1 : hd->batch;
+    for (;;) {
+        if (hd->txn_failed) {
+            if (hd->inflight > 0)
+                break;
+            tr_pg_rollback(hd->txn, NULL, NULL);
+            failed(hd);
+            break;
+        }
+        bool may_start = hd->next && hd->batched < limit && !hd->destroyed &&
+                         (hd->batched == 0 || hd->next->recorded) && (hd->inflight == 0 || hd->pipelined);
+        if (may_start) {
+            start_next(hd);
+            continue;
+        }
+        if (hd->inflight == 0)
+            commit(hd);
+        break;
+    }
+    hd->pumping = false;
 }
 
 static void many_recorded_cb(PGresult *res, const char *error, void *arg)
@@ -262,12 +328,12 @@ static void many_recorded_cb(PGresult *res, const char *error, void *arg)
             }
         }
     }
-    handle_next(hd);
+    pump(hd);
 }
 
 /* At the start of a transaction, the deliveries waiting are recorded as handled with one
- * statement instead of one each (those that come while it runs join one by one). Returns false
- * when fewer than two wait or memory is short: the next is then recorded alone. */
+ * statement instead of one each. Returns false when fewer than two wait or memory is short:
+ * the next is then recorded alone. */
 static bool record_waiting(tr_handler_t *hd)
 {
     uint32_t limit = hd->alone ? 1 : hd->batch, n = 0;
@@ -321,19 +387,16 @@ static void begun_cb(tr_pg_txn_t *txn, const char *error, void *arg)
     }
     hd->txn = txn;
     if (!record_waiting(hd))
-        handle_next(hd);
+        pump(hd);
 }
 
-/* Starts on the next delivery: in the open transaction, or in a new one. */
+/* Starts a transaction for the deliveries waiting, unless one is open (those that arrive while
+ * it is go into the next) or a retry is due later. */
 static void next_event(tr_handler_t *hd)
 {
-    if (hd->current || hd->beginning || hd->recording || hd->committing || !hd->next || hd->destroyed ||
+    if (hd->txn || hd->beginning || hd->committing || !hd->next || hd->destroyed ||
         uv_is_active((uv_handle_t *)&hd->retry))
         return;
-    if (hd->txn) {
-        handle_next(hd);
-        return;
-    }
     hd->beginning = true;
     if (tr_pg_begin(hd->pg, begun_cb, hd) < 0) {
         hd->beginning = false;
@@ -361,6 +424,7 @@ int tr_handler_new(uv_loop_t *loop, tr_pg_t *pg, tr_bclient_t *client, const tr_
     hd->subscription = strdup(o->subscription);
     hd->retry_ms = o->retry_ms ? o->retry_ms : 1000;
     hd->batch = o->batch ? o->batch : 64;
+    hd->pipelined = o->pipelined;
     hd->cb = cb;
     hd->arg = arg;
     snprintf(hd->insert_handled, sizeof hd->insert_handled,
@@ -390,26 +454,25 @@ int tr_handling_query(tr_handling_t *h, const char *sql, int nparams, const char
     return tr_pg_txn_query(h->txn, sql, nparams, values, cb, arg);
 }
 
-/* Appends the packed envelope to the transaction's array: its length (4 bytes, network
- * order), then its bytes; the first 20 bytes are left for the header. */
+/* Appends the packed envelope to the event's emitted elements: its length (4 bytes, network
+ * order), then its bytes. */
 int tr_handling_emit(tr_handling_t *h, const Trivsel__Envelope *ev)
 {
-    tr_handler_t *hd = h->handler;
+    delivery_t *d = h->delivery;
     size_t len = trivsel__envelope__get_packed_size(ev);
-    size_t used = hd->outbox_n ? hd->outbox_len : 20;
-    if (used + 4 + len > hd->outbox_cap) {
-        size_t cap = 2 * (used + 4 + len);
-        uint8_t *grown = realloc(hd->outbox, cap);
+    if (d->emitted_len + 4 + len > d->emitted_cap) {
+        size_t cap = 2 * (d->emitted_len + 4 + len);
+        uint8_t *grown = realloc(d->emitted, cap);
         if (!grown)
             return TR_ENOMEM;
-        hd->outbox = grown;
-        hd->outbox_cap = cap;
+        d->emitted = grown;
+        d->emitted_cap = cap;
     }
     uint32_t n = htonl((uint32_t)len);
-    memcpy(hd->outbox + used, &n, 4);
-    trivsel__envelope__pack(ev, hd->outbox + used + 4);
-    hd->outbox_len = used + 4 + len;
-    hd->outbox_n++;
+    memcpy(d->emitted + d->emitted_len, &n, 4);
+    trivsel__envelope__pack(ev, d->emitted + d->emitted_len + 4);
+    d->emitted_len += 4 + len;
+    d->emitted_n++;
     return 0;
 }
 
@@ -438,7 +501,7 @@ uint64_t tr_handler_skipped(const tr_handler_t *h)
 
 bool tr_handler_idle(const tr_handler_t *h)
 {
-    return !h->current && !h->queue;
+    return !h->inflight && !h->txn && !h->queue;
 }
 
 static void timer_closed_cb(uv_handle_t *t)
@@ -449,7 +512,6 @@ static void timer_closed_cb(uv_handle_t *t)
         hd->queue = d->next;
         delivery_free(d);
     }
-    free(hd->outbox);
     free(hd->schema);
     free(hd->subscription);
     free(hd);

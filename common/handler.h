@@ -23,7 +23,8 @@
  * so one bad event never holds back the others for long. Nothing is acknowledged before the
  * commit.
  *
- * Events are handled one at a time per handler, in delivery order. Loop thread only.
+ * Events are handled one at a time per handler, in delivery order (see `pipelined` for the
+ * exception). Loop thread only.
  */
 #ifndef TR_HANDLER_H
 #define TR_HANDLER_H
@@ -47,6 +48,12 @@ typedef struct tr_handler_options {
     uint32_t ack_timeout_ms;  /* 0 = the broker's default */
     uint32_t retry_ms;        /* after a failed transaction, try the event again; 0 = 1000 */
     uint32_t batch;           /* events in one transaction at most (group commit); 0 = 64 */
+    /* The service's handle_cb needs nothing from the C side of the events before it in the
+     * transaction (only what they wrote, which its statements see, as they run after theirs):
+     * the next event's handle_cb is then called as soon as the one before it returns, and a
+     * transaction's statements go to the server without waiting for each other's results.
+     * Events may then finish in any order; what they emit is written in delivery order. */
+    bool pipelined;
 } tr_handler_options_t;
 
 int tr_handler_new(uv_loop_t *loop, tr_pg_t *pg, tr_bclient_t *client, const tr_handler_options_t *options,

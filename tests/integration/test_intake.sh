@@ -334,6 +334,47 @@ check_eq "... each deadline fired exactly once across both instances" "$(fired |
 echo "# deadline firings by instance: $(grep -c '"msg":"deadline fired"' "$T/intake.log") and $(grep -c '"msg":"deadline fired"' "$T/intake2.log")"
 stop_intake "$INTAKE2_PID"
 
+# ---- a batch: what waited while intake was down, in one go ---------------------------------------
+# Thirty underretninger on three children published while intake is stopped, two of them with an
+# invalid CPR number: started again, intake takes what waits as a batch and sends its
+# registrations without waiting for each other's results. Each child must still get one case,
+# each count over 12 months must see the ones before it, the refused stay refused, and the
+# registered events must be in the log in the order the underretninger came.
+stop_intake "$INTAKE_PID"
+for i in $(seq 1 30); do
+    child=$(((i - 1) % 3 + 1))
+    cpr="0${child}0517411${child}"
+    { [ "$i" -eq 11 ] || [ "$i" -eq 22 ]; } && cpr=3213164111
+    underretning "batch$i" "$(ago $((3600 - i)))" "{\"cpr\":\"$cpr\"}" "$SCHOOL"
+done
+# The first transaction waits on a lock held for 4 s, so the rest are all waiting when the next
+# one begins: one batch, whatever the machine's speed.
+sql "BEGIN; LOCK TABLE intake.handled_event IN EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" >/dev/null &
+LOCK_PID=$!
+wait_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'handled_event' AND l.mode = 'ExclusiveLock' AND l.granted" 1 >/dev/null
+start_intake intake
+INTAKE_PID=$LAST_PID
+intake_ready intake
+wait "$LOCK_PID"
+wait_sql "SELECT count(*) FROM intake.underretning WHERE received_event_id LIKE 'batch%'" 28 >/dev/null
+check_eq "30 waiting at start: 28 registered on the 3 children's 3 cases, the 2 with an invalid CPR refused" \
+    "$(sql "SELECT count(*) || ' ' || count(DISTINCT case_id) FROM intake.underretning WHERE received_event_id LIKE 'batch%'") $(events intake.underretning.refused | jq -r .payload.receivedEventId | grep -c '^batch')" \
+    "28 3 2"
+check_eq "... each child's count over 12 months goes up by one, in the order received" \
+    "$(sql "SELECT string_agg(n, ' ' ORDER BY first) FROM (SELECT min(received_at) first, string_agg(underretninger_last_12_months::text, ',' ORDER BY received_at) n
+            FROM intake.underretning WHERE received_event_id LIKE 'batch%' GROUP BY case_id) x")" \
+    "1,2,3,4,5,6,7,8,9 1,2,3,4,5,6,7,8,9 1,2,3,4,5,6,7,8,9,10"
+check_eq "... and their registered events are in the log in that order" \
+    "$(sql "SELECT count(*) FILTER (WHERE by_receipt <> by_position) || ' of ' || count(*) FROM (SELECT
+              row_number() OVER (PARTITION BY u.case_id ORDER BY u.received_at) by_receipt,
+              row_number() OVER (PARTITION BY u.case_id ORDER BY e.position) by_position
+            FROM intake.underretning u JOIN broker.event e ON e.event_id = u.id || '/registered'
+            WHERE u.received_event_id LIKE 'batch%') x")" \
+    "0 of 28"
+batch=$(tail -n "+$((LOG_START_intake + 1))" "$T/intake.log" | grep '"msg":"events handled in one transaction","subscription":"intake.received"' |
+    grep -o '"events":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1)
+check "... handled as a batch: the 29 that waited behind the lock in one transaction (here $batch)" test "${batch:-0}" -ge 29
+
 # ---- duplicates and redelivery -----------------------------------------------------------------
 counts() { sql "SELECT (SELECT count(*) FROM intake.sag) || ' ' || (SELECT count(*) FROM intake.underretning) || ' ' || (SELECT count(*) FROM intake.deadline) || ' ' || (SELECT count(*) FROM intake.orientation) || ' ' || (SELECT count(*) FROM intake.measure)"; }
 before=$(counts)
