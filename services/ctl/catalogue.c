@@ -142,7 +142,11 @@ int ctl_catalogue_read(const char *file, const char *option_municipality,
         fprintf(stderr, "trivselctl: %s: \"offers\" must be a non-empty array of offers\n", file);
         goto out;
     }
-    const char *municipality = json_is_string(m) ? json_string_value(m) : NULL;
+    if (m && !json_is_string(m)) {
+        fprintf(stderr, "trivselctl: %s: \"municipality\" must be a string, the kommunekode, e.g. \"575\"\n", file);
+        goto out;
+    }
+    const char *municipality = m ? json_string_value(m) : NULL;
     if (municipality && option_municipality && strcmp(municipality, option_municipality) != 0) {
         fprintf(stderr,
                 "trivselctl: %s: --municipality \"%s\" contradicts \"municipality\": \"%s\" in the"
@@ -157,6 +161,13 @@ int ctl_catalogue_read(const char *file, const char *option_municipality,
                 "trivselctl: %s: no municipality: give the kommunekode in the file, with"
                 " --municipality or TRIVSEL_MUNICIPALITY\n",
                 file);
+        goto out;
+    }
+    /* What the broker would refuse is refused here, before anything is sent: a file is
+     * published whole or not at all. */
+    if (strlen(municipality) != 3 || strspn(municipality, "0123456789") != 3) {
+        fprintf(stderr, "trivselctl: %s: municipality \"%s\" is not a kommunekode: must be 3 digits, e.g. 575\n",
+                file, municipality);
         goto out;
     }
     noffers = json_array_size(offers);
@@ -185,6 +196,8 @@ int ctl_catalogue_read(const char *file, const char *option_municipality,
         snprintf(o->offer_id, sizeof o->offer_id, "%s", x->offer_id);
         o->version = x->version;
         bool bad_id = !x->offer_id[0] || n < 0 || n > EVENT_ID_MAX;
+        for (const char *c = x->offer_id; *c && !bad_id; c++)
+            bad_id = (unsigned char)*c < 0x20 || *c == 0x7f; /* the broker takes printable event ids only */
         for (size_t k = 0; k < i && !bad_id; k++) {
             if (strcmp(offers_out[k].event_id, o->event_id) == 0) {
                 fprintf(stderr,
@@ -196,7 +209,7 @@ int ctl_catalogue_read(const char *file, const char *option_municipality,
         }
         if (bad_id) {
             fprintf(stderr,
-                    "trivselctl: %s: offers[%zu]: offerId must be given and short enough for the"
+                    "trivselctl: %s: offers[%zu]: offerId must be given, printable and short enough for the"
                     " event id \"catalogue-%s-OFFER_ID-vVERSION\" (at most %d characters)\n",
                     file, i, municipality, EVENT_ID_MAX);
             protobuf_c_message_free_unpacked(msg, NULL);

@@ -10,10 +10,11 @@
  *   - an acceptance prints nothing and gives one envelope per element of "offers" (a non-empty
  *     array), each on ordering.offer.published of type trivsel.ordering.OfferPublished, with an
  *     occurred_at and the municipality the rule gives: the file's "municipality" (a string),
- *     else --municipality, else TRIVSEL_MUNICIPALITY, refused when none or when the file and
- *     --municipality differ. Its payload is an OfferPublished (that survives the round trip)
- *     with a non-empty offer_id; the event id is "catalogue-MUNICIPALITY-OFFER_ID-vVERSION" of
- *     its payload, 1-100 bytes, the same in the envelope and in the list, and no two are the
+ *     else --municipality, else TRIVSEL_MUNICIPALITY, refused when none, when it is not 3
+ *     digits, when the file's is not a string, or when the file and --municipality differ. Its
+ *     payload is an OfferPublished (that survives the round trip) with a non-empty offer_id; the
+ *     event id is "catalogue-MUNICIPALITY-OFFER_ID-vVERSION" of its payload, 1-100 printable
+ *     bytes (as the broker takes them), the same in the envelope and in the list, and no two are the
  *     same; offer_id and version are the payload's;
  *   - the offers of an accepted file written back as a catalogue file (each payload as JSON)
  *     read to the same event ids and the same payloads.
@@ -71,13 +72,21 @@ static int read_file(const char *option, const char *env, ctl_offer_event_t **of
 }
 
 /* The municipality the rule gives for the file's own (NULL when it has none), or NULL for a
- * refusal. */
-static const char *expected_municipality(const char *in_file, const char *option, const char *env)
+ * refusal: the file's, --municipality's or TRIVSEL_MUNICIPALITY's, which must be a kommunekode
+ * (3 digits), as the broker requires. */
+static const char *expected_municipality(bool not_a_string, const char *in_file, const char *option,
+                                         const char *env)
 {
-    if (in_file && option && strcmp(in_file, option) != 0)
+    if (not_a_string || (in_file && option && strcmp(in_file, option) != 0))
         return NULL;
     const char *m = in_file ? in_file : option ? option : env;
-    return m && m[0] ? m : NULL;
+    if (!m || strlen(m) != 3)
+        return NULL;
+    for (int i = 0; i < 3; i++) {
+        if (m[i] < '0' || m[i] > '9')
+            return NULL;
+    }
+    return m;
 }
 
 /* The payload of offer o (an envelope the reader made), unpacked; checks what o promises. */
@@ -104,7 +113,10 @@ static Trivsel__Ordering__OfferPublished *check_offer(const ctl_offer_event_t *o
     fuzz_round_trip(TARGET, &x->base);
     char id[256];
     int n = snprintf(id, sizeof id, "catalogue-%s-%s-v%u", municipality, x->offer_id, x->version);
-    if (!x->offer_id[0] || n < 1 || n > 100 || strcmp(id, o->event_id) != 0)
+    bool printable = true;
+    for (const char *c = o->event_id; *c; c++)
+        printable = printable && (unsigned char)*c >= 0x20 && *c != 0x7f;
+    if (!x->offer_id[0] || n < 1 || n > 100 || !printable || strcmp(id, o->event_id) != 0)
         fuzz_broken(TARGET, "offer \"%.120s\" version %u has event id \"%s\"", x->offer_id,
                     x->version, o->event_id);
     if (strcmp(o->offer_id, x->offer_id) != 0 || o->version != x->version)
@@ -164,6 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
     json_t *m = json_object_get(root, "municipality");
     size_t noffers = json_array_size(json_object_get(root, "offers"));
+    bool not_a_string = m && !json_is_string(m);
     char *in_file = json_is_string(m) ? strdup(json_string_value(m)) : NULL;
     if (json_is_string(m) && !in_file)
         abort();
@@ -175,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ctl_offer_event_t *offers = &untouched; /* must stay when refused */
         size_t n = 424242;
         char *messages = NULL;
-        const char *want = expected_municipality(in_file, runs[r].option, runs[r].env);
+        const char *want = expected_municipality(not_a_string, in_file, runs[r].option, runs[r].env);
         int rc = read_file(runs[r].option, runs[r].env, &offers, &n, &messages);
         if (rc != 0) {
             if (rc != -1 || offers != &untouched || n != 424242)

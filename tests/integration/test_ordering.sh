@@ -120,6 +120,22 @@ check_eq "loading it again stores nothing twice" "$rc:$(tail -n 1 <<<"$out")" "0
 check "... and says a changed offer needs a new version" has "$out" \
     "offer 45424421-familiebehandling version 1: already in the log at position"
 
+# A file with something the broker would refuse is refused whole, before anything is sent.
+jq '.municipality = "Vejen"' deploy/catalogue.json >"$T/bad-municipality.json"
+ctl katalog catalogue load "$T/bad-municipality.json"
+check_eq "a catalogue whose municipality is not a kommunekode is refused, saying why" "$rc:$(cat "$T/err")" \
+    "2:trivselctl: $T/bad-municipality.json: municipality \"Vejen\" is not a kommunekode: must be 3 digits, e.g. 575"
+jq '.municipality = 575' deploy/catalogue.json >"$T/number-municipality.json"
+ctl katalog catalogue load "$T/number-municipality.json"
+check_eq "... as is one whose municipality is a number, not the kommunekode as text" "$rc:$(cat "$T/err")" \
+    "2:trivselctl: $T/number-municipality.json: \"municipality\" must be a string, the kommunekode, e.g. \"575\""
+jq '.offers[3].offerId = "ny\nlinje"' deploy/catalogue.json >"$T/bad-offer.json"
+ctl katalog catalogue load "$T/bad-offer.json"
+check "... and one with an offer id the broker would not take (a line break)" \
+    grep -q 'offers\[3\]: offerId must be given, printable and short enough' "$T/err"
+check_eq "... and none of their offers was sent" \
+    "$(sql "SELECT count(*) FROM broker.event WHERE subject = 'ordering.offer.published'")" 15
+
 # --- decisions, as the assessment service registers them -------------------------------------
 pub assessment assessment.decision.registered d1 "$(decision D1 sag-1 DECISION_KIND_GRANT $NR5 $NR8)"
 pub assessment assessment.decision.registered d2 "$(decision D2 sag-2 DECISION_KIND_GRANT $NR5 $NR8)"
