@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define SECS_PER_DAY INT64_C(86400)
 #define CET_OFFSET 3600
 #define CEST_OFFSET 7200
@@ -294,10 +296,18 @@ static void quote_input(const char *s, char *buf, size_t len)
         unsigned char c = (unsigned char)s[n];
         if (out + 5 >= len)
             break;
-        if (c < 0x20 || c == 0x7f)
+        /* A whole UTF-8 character as it is; a control or a byte that is no character's, as
+         * \xNN: the message goes out in events, which must be valid UTF-8. */
+        size_t k = c >= 0x80 ? tr_utf8_char_length(s + n, strnlen(s + n, 4)) : 1;
+        if (c < 0x20 || c == 0x7f || k == 0) {
             out += (size_t)snprintf(buf + out, len - out, "\\x%02x", c);
-        else
-            buf[out++] = (char)c;
+        } else {
+            if (out + k + 5 >= len)
+                break;
+            memcpy(buf + out, s + n, k);
+            out += k;
+            n += k - 1;
+        }
     }
     if (s[n] != '\0' && out + 4 <= len) {
         memcpy(buf + out, "...", 3);

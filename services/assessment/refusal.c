@@ -12,6 +12,7 @@
 
 #include "assessment.h"
 #include "log.h"
+#include "utf8.h"
 
 void asm_problem(asm_problems_t *p, const char *field, const char *code, const char *fmt, ...)
 {
@@ -32,6 +33,8 @@ void asm_problem(asm_problems_t *p, const char *field, const char *code, const c
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* Made from outside input, perhaps cut in the middle of a character: it goes out in an event. */
+    tr_utf8_repair(text);
     x->field = strdup(field);
     x->code = strdup(code);
     x->problem = strdup(text);

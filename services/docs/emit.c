@@ -8,6 +8,7 @@
 #include "cpr.h"
 #include "docs.h"
 #include "log.h"
+#include "utf8.h"
 
 void problems_add(problems_t *p, const char *field, const char *code, const char *fmt, ...)
 {
@@ -24,6 +25,8 @@ void problems_add(problems_t *p, const char *field, const char *code, const char
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* Made from outside input, perhaps cut in the middle of a character: it goes out in an event. */
+    tr_utf8_repair(text);
     Trivsel__Problem *x = malloc(sizeof *x);
     if (!x)
         return;

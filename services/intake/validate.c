@@ -8,6 +8,7 @@
 
 #include "cpr.h"
 #include "dates.h"
+#include "utf8.h"
 
 /* 1900-01-01T00:00:00Z and 9999-12-30T00:00:00Z: the calendar needs the Danish date to stay
  * within year 9999. */
@@ -31,6 +32,8 @@ void intake_problems_add(intake_problems_t *p, const char *field, const char *co
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    /* Made from outside input, perhaps cut in the middle of a character: it goes out in an event. */
+    tr_utf8_repair(message);
     if (!x)
         return;
     trivsel__problem__init(x);

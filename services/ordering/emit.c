@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "ordering.h"
+#include "utf8.h"
 
 void problems_add(problems_t *p, const char *field, const char *code, const char *fmt, ...)
 {
@@ -24,6 +25,8 @@ void problems_add(problems_t *p, const char *field, const char *code, const char
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* Made from outside input, perhaps cut in the middle of a character: it goes out in an event. */
+    tr_utf8_repair(text);
     if (!x)
         return;
     trivsel__problem__init(x);

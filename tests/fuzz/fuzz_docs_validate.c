@@ -63,6 +63,9 @@ static void check_problems(const problems_t *p)
             fuzz_broken(TARGET, "problem %zu: code \"%s\" is not a snake_case token", i, x->code);
         if (!x->problem[0])
             fuzz_broken(TARGET, "problem %zu (%s) has no message", i, x->code);
+        /* It goes out in a refusal event, whose strings must be valid UTF-8. */
+        if (!fuzz_utf8_string(x->problem))
+            fuzz_broken(TARGET, "problem %zu (%s): its message is not valid UTF-8", i, x->code);
         if (!field_path(x->field))
             fuzz_broken(TARGET, "problem %zu (%s): field \"%s\" is not a path", i, x->code,
                         x->field);

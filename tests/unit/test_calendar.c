@@ -580,6 +580,11 @@ static void test_parse_date_errors(void)
     check_parse_error("2024/03/01", "invalid date \"2024/03/01\": must be YYYY-MM-DD");
     check_parse_error("24-03-2024", "invalid date \"24-03-2024\": must be YYYY-MM-DD");
     check_parse_error("+024-03-01", "invalid date \"+024-03-01\": must be YYYY-MM-DD");
+    /* The value is shown as valid UTF-8: its own characters as they are, other bytes as \xNN
+     * (the message goes out in refusal events). */
+    check_parse_error("201-00-\xff\x0f" "5", "invalid date \"201-00-\\xff\\x0f5\": must be YYYY-MM-DD");
+    check_parse_error("2024-æø-01", "invalid date \"2024-æø-01\": must be YYYY-MM-DD");
+    check_parse_error("2024-0\xc3", "invalid date \"2024-0\\xc3\": must be YYYY-MM-DD");
     check_parse_error(" 2024-03-01", "invalid date \" 2024-03-01\": must be YYYY-MM-DD");
     check_parse_error("2024-03-01T00:00", "invalid date \"2024-03-01T00:00\": must be YYYY-MM-DD");
     check_parse_error("2024-13-01", "invalid date \"2024-13-01\": month must be 01 to 12");
