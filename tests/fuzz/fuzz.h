@@ -19,6 +19,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "trivsel/common.pb-c.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A failed invariant: says which, with printf-style detail, and aborts so libFuzzer saves the
@@ -214,6 +216,31 @@ static inline bool fuzz_walk(const ProtobufCMessage *msg,
 static inline bool fuzz_utf8_string(const char *s)
 {
     return fuzz_utf8(s, strlen(s));
+}
+
+/* A refusal's problems as trivsel.Problem promises them (common.proto): a field that is "" or a
+ * dotted path of .proto names with [i] for list elements, a snake_case code under 64 bytes, and
+ * a message, valid UTF-8 because it goes out in a refusal event. */
+static inline void fuzz_check_problems(const char *target, Trivsel__Problem *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Trivsel__Problem *x = items[i];
+        if (!x || !x->field || !x->code || !x->problem)
+            fuzz_broken(target, "problem %zu has a NULL part", i);
+        bool snake = x->code[0] >= 'a' && x->code[0] <= 'z' && strlen(x->code) < 64;
+        for (const char *c = x->code; snake && *c; c++)
+            snake = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+        if (!snake)
+            fuzz_broken(target, "problem %zu: code \"%s\" is not a snake_case token", i, x->code);
+        if (!x->problem[0])
+            fuzz_broken(target, "problem %zu (%s) has no message", i, x->code);
+        if (!fuzz_utf8_string(x->problem))
+            fuzz_broken(target, "problem %zu (%s): its message is not valid UTF-8", i, x->code);
+        for (const char *c = x->field; *c; c++) {
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr("_.[]", *c)))
+                fuzz_broken(target, "problem %zu (%s): field \"%s\" is not a path", i, x->code, x->field);
+        }
+    }
 }
 
 /* For fuzz_json_exact: one message JSON can hold, apart from its strings. */

@@ -32,44 +32,9 @@
 static const tr_date_t days[8] = {{2026, 11, 23}, {2024, 2, 29},  {2024, 2, 28}, {1, 1, 1},
                                   {9999, 12, 31}, {2023, 12, 24}, {1970, 1, 1},  {2057, 12, 31}};
 
-static bool snake_case(const char *s)
-{
-    if (!(*s >= 'a' && *s <= 'z'))
-        return false;
-    for (; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-            return false;
-    }
-    return true;
-}
-
-/* "" or a dotted path of .proto names with [i] for list elements (common.proto, Problem). */
-static bool field_path(const char *s)
-{
-    for (; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr("_.[]", *s)))
-            return false;
-    }
-    return true;
-}
-
 static void check_problems(const problems_t *p)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        const Trivsel__Problem *x = p->items[i];
-        if (!x || !x->field || !x->code || !x->problem)
-            fuzz_broken(TARGET, "problem %zu has a NULL part", i);
-        if (!snake_case(x->code) || strlen(x->code) >= 64)
-            fuzz_broken(TARGET, "problem %zu: code \"%s\" is not a snake_case token", i, x->code);
-        if (!x->problem[0])
-            fuzz_broken(TARGET, "problem %zu (%s) has no message", i, x->code);
-        /* It goes out in a refusal event, whose strings must be valid UTF-8. */
-        if (!fuzz_utf8_string(x->problem))
-            fuzz_broken(TARGET, "problem %zu (%s): its message is not valid UTF-8", i, x->code);
-        if (!field_path(x->field))
-            fuzz_broken(TARGET, "problem %zu (%s): field \"%s\" is not a path", i, x->code,
-                        x->field);
-    }
+    fuzz_check_problems(TARGET, p->items, p->n);
 }
 
 static void same_problems(const problems_t *a, const problems_t *b)
